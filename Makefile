@@ -1,0 +1,48 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+ORCH := $(VENV)/bin/orchestrate
+WRANGLER_VERSION := 4.86.0
+WRANGLER := .tools/node_modules/.bin/wrangler
+export WRANGLER_SEND_METRICS := false
+export ORCHESTRATE_WRANGLER := $(CURDIR)/$(WRANGLER)
+
+.PHONY: setup demo test lint typecheck unit bench clean
+
+setup: $(VENV)/.installed $(WRANGLER)
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(WRANGLER):
+	mkdir -p .tools
+	cd .tools && [ -f package.json ] || (cd .tools && printf '{"name":"orchestrate-tools","private":true}\n' > package.json)
+	cd .tools && npm install --no-audit --no-fund --loglevel=error wrangler@$(WRANGLER_VERSION)
+	$(WRANGLER) --version
+
+demo: setup
+	rm -rf .demo && cp -r fixtures/monorepo .demo
+	$(ORCH) plan --root .demo
+	$(ORCH) plan --root .demo --db io-db --format json | head -n 30
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check orchestrator tests bench
+	$(VENV)/bin/ruff format --check orchestrator tests bench
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+unit: setup
+	$(PY) -m pytest -q -n 2
+
+test: setup lint typecheck unit
+
+bench: setup
+	$(PY) bench/plan_bench.py
+
+clean:
+	rm -rf $(VENV) .tools .demo .pytest_cache .mypy_cache .ruff_cache

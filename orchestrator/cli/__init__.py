@@ -1,0 +1,96 @@
+"""The command line: thin typer commands over ``orchestrator.services``.
+
+All errors cross one boundary (``boundary``), which prints one line with a hint
+and maps the error to its exit code. Tracebacks appear only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+from orchestrator import __version__
+from orchestrator.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, OrchestrateError
+
+app = typer.Typer(
+    name="orchestrate",
+    help="Plan, check and apply Cloudflare D1 migrations across a Workers monorepo.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+_state = {"debug": False}
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"orchestrate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Plan, check and apply Cloudflare D1 migrations across a Workers monorepo.
+
+    Example: [bold]orchestrate plan --root . --format json[/]
+    """
+    _state["debug"] = debug
+
+
+def fail(message: str, hint: str = "") -> None:
+    """Print the one-line error (and its hint) to stderr."""
+    typer.secho(f"error: {message}", fg="red", err=True)
+    if hint:
+        typer.echo(f"hint: {hint}", err=True)
+
+
+def boundary(command: F) -> F:
+    """Run a command, turning every error into one line and an exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except OrchestrateError as exc:
+            _debug_trace()
+            fail(str(exc), exc.hint)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            fail("interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except Exception as exc:
+            _debug_trace()
+            fail(
+                f"internal error: {type(exc).__name__}: {exc}",
+                "run again with --debug and report it",
+            )
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _debug_trace() -> None:
+    if _state["debug"]:
+        traceback.print_exc(file=sys.stderr)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from orchestrator.cli.commands import app as registered
+
+    registered()

@@ -1,0 +1,111 @@
+"""Discovery: from a directory tree to a ``Workspace`` of databases and migrations."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+
+from orchestrator.discovery.sources import Source, read_source
+from orchestrator.discovery.walk import walk_tree
+from orchestrator.discovery.wrangler import ConfigBindings, is_placeholder_id, read_config
+from orchestrator.model import Binding, Database, Problem, Severity, Workspace
+from orchestrator.settings import Settings
+
+
+def discover_workspace(settings: Settings, env: str | None = None) -> Workspace:
+    """Walk ``settings.root`` and gather every database, its bindings and migrations."""
+    root = settings.root
+    tree = walk_tree(root, settings.include, settings.exclude)
+    problems: list[Problem] = [_shadowed(chosen, other) for chosen, other in tree.shadowed]
+    configs = {config: read_config(root, config, env) for config in tree.configs}
+    bindings: list[Binding] = []
+    for config, read in configs.items():
+        problems.extend(read.problems)
+        bindings.extend(read.bindings)
+        problems.extend(_env_only_hint(config, read, env))
+    problems.extend(_orphans(tree.migration_dirs, configs.values()))
+    databases = _databases(root, bindings, settings, problems)
+    packages = tuple(sorted({c.rpartition("/")[0] or "." for c in tree.configs}))
+    return Workspace(str(root), env, databases, tuple(problems), packages)
+
+
+def database_key(binding: Binding, ids_by_name: dict[str, str]) -> str:
+    """A database's identity: its id; for a placeholder id, the id another binding gives its name."""
+    if not is_placeholder_id(binding.database_id):
+        return binding.database_id
+    return ids_by_name.get(binding.database_name, f"name:{binding.database_name}")
+
+
+def _databases(
+    root: Path, bindings: list[Binding], settings: Settings, problems: list[Problem]
+) -> tuple[Database, ...]:
+    ids_by_name = {
+        b.database_name: b.database_id
+        for b in sorted(bindings, key=lambda b: b.config)
+        if b.database_name and not is_placeholder_id(b.database_id)
+    }
+    groups: dict[str, list[Binding]] = defaultdict(list)
+    for binding in bindings:
+        groups[database_key(binding, ids_by_name)].append(binding)
+    sources = _read_sources(root, bindings)
+    result = []
+    for key, members in groups.items():
+        members.sort(key=lambda b: (b.package, b.binding))
+        result.append(_database(key, tuple(members), sources, settings, problems))
+    return tuple(sorted(result, key=lambda d: d.name))
+
+
+def _database(
+    key: str,
+    members: tuple[Binding, ...],
+    sources: dict[str, Source],
+    settings: Settings,
+    problems: list[Problem],
+) -> Database:
+    named = [b.database_name for b in members if b.database_name]
+    name = named[0] if named else key
+    if len(set(named)) > 1:
+        message = f"one database id is bound under several names: {', '.join(sorted(set(named)))}"
+        problems.append(
+            Problem(Severity.WARNING, "config.names", message, members[0].config, database=name)
+        )
+    feeding = sorted({b.migrations_dir for b in members})
+    migrations = tuple(m for s in feeding for m in sources[s].migrations)
+    problems.extend(replace(p, database=name) for s in feeding for p in sources[s].problems)
+    database_id = key if not key.startswith("name:") else ""
+    return Database(key, name, database_id, members, migrations, settings.database(name).depends_on)
+
+
+def _read_sources(root: Path, bindings: list[Binding]) -> dict[str, Source]:
+    # A directory belongs to the package that holds it, else to the first binder.
+    owners: dict[str, str] = {}
+    for binding in sorted(bindings, key=lambda b: b.package):
+        owns = binding.package == "." or binding.migrations_dir.startswith(binding.package + "/")
+        if owns or binding.migrations_dir not in owners:
+            owners[binding.migrations_dir] = binding.package
+    return {path: read_source(root, path, package) for path, package in owners.items()}
+
+
+def _shadowed(chosen: str, other: str) -> Problem:
+    message = f"ignored: wrangler reads {chosen.rsplit('/', 1)[-1]} in this directory first"
+    return Problem(Severity.WARNING, "config.shadowed", message, other)
+
+
+def _env_only_hint(config: str, read: ConfigBindings, env: str | None) -> list[Problem]:
+    if env is not None or read.bindings or not read.envs_with_d1:
+        return []
+    envs = ", ".join(read.envs_with_d1)
+    message = f"binds D1 only in env {envs}; pass --env to plan those databases"
+    return [Problem(Severity.INFO, "config.env-only", message, config)]
+
+
+def _orphans(migration_dirs: tuple[str, ...], reads: Iterable[ConfigBindings]) -> list[Problem]:
+    bound = {d for read in reads for d in read.all_migration_dirs}
+    message = "no wrangler config binds this migrations directory (orphan); bind it or delete it"
+    return [
+        Problem(Severity.WARNING, "source.orphan", message, d)
+        for d in migration_dirs
+        if d not in bound
+    ]

@@ -1,0 +1,124 @@
+"""Read one migrations directory: names, contents and checksums."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.discovery.naming import ParsedName, parse_name
+from orchestrator.model import Migration, Problem, Severity
+
+
+@dataclass(frozen=True)
+class Source:
+    """The migrations of one directory, and the problems found reading it."""
+
+    path: str
+    migrations: tuple[Migration, ...]
+    problems: tuple[Problem, ...]
+    exists: bool = True
+
+
+def checksum(data: bytes) -> str:
+    """``sha256:`` of the content with line endings normalized to ``\\n``."""
+    normalized = data.replace(b"\r\n", b"\n")
+    return "sha256:" + hashlib.sha256(normalized).hexdigest()
+
+
+def read_source(root: Path, source: str, package: str) -> Source:
+    """Read every ``*.sql`` file directly inside ``source`` (other files are ignored)."""
+    directory = root / source
+    try:
+        names = sorted(e.name for e in os.scandir(directory) if e.is_file() and _is_sql(e.name))
+    except FileNotFoundError:
+        return Source(source, (), (), exists=False)
+    except OSError as exc:
+        problem = Problem(Severity.ERROR, "source.unreadable", f"cannot list: {exc}", source)
+        return Source(source, (), (problem,))
+    return _read_files(directory, source, package, names)
+
+
+def _is_sql(name: str) -> bool:
+    return name.lower().endswith(".sql")
+
+
+def _read_files(directory: Path, source: str, package: str, names: list[str]) -> Source:
+    migrations: list[Migration] = []
+    problems: list[Problem] = []
+    short: list[str] = []
+    by_number: dict[int, str] = {}
+    for name in names:
+        file = f"{source}/{name}" if source != "." else name
+        parsed = parse_name(name)
+        if parsed is None:
+            problems.append(_no_number(file))
+            continue
+        problems.extend(_name_problems(parsed, file, by_number, short))
+        migration = _read_migration(directory / name, file, source, package, parsed, problems)
+        if migration is not None:
+            migrations.append(migration)
+    if short:
+        problems.append(_short_prefixes(source, short))
+    return Source(source, tuple(migrations), tuple(problems))
+
+
+def _name_problems(
+    parsed: ParsedName, file: str, by_number: dict[int, str], short: list[str]
+) -> list[Problem]:
+    problems = []
+    if parsed.number in by_number:
+        message = f"number {parsed.number} is used twice in this directory: {by_number[parsed.number]} and {file}"
+        problems.append(Problem(Severity.ERROR, "naming.duplicate", message, file))
+    by_number.setdefault(parsed.number, file)
+    if parsed.separator == "-":
+        message = (
+            "a dash separates the number from the description; write `_` (wrangler accepts both)"
+        )
+        problems.append(Problem(Severity.WARNING, "naming.dash", message, file))
+    if parsed.digits < 4:
+        short.append(file)
+    return problems
+
+
+def _read_migration(
+    path: Path, file: str, source: str, package: str, parsed: ParsedName, problems: list[Problem]
+) -> Migration | None:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.append(
+            Problem(Severity.ERROR, "source.unreadable", f"cannot read: {exc.strerror}", file)
+        )
+        return None
+    try:
+        sql = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        message = f"not UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
+        problems.append(Problem(Severity.ERROR, "source.encoding", message, file, line))
+        return None
+    return Migration(
+        number=parsed.number,
+        description=parsed.description,
+        file=file,
+        source=source,
+        package=package,
+        checksum=checksum(data),
+        sql=sql.removeprefix("\ufeff"),
+    )
+
+
+def _no_number(file: str) -> Problem:
+    message = "no numeric prefix; name it NNNN_description.sql or it is never applied"
+    return Problem(Severity.ERROR, "naming.no-number", message, file)
+
+
+def _short_prefixes(source: str, files: list[str]) -> Problem:
+    count = len(files)
+    message = (
+        f"{count} file{'s' if count != 1 else ''} use fewer than 4 digits "
+        f"(e.g. {files[0].rsplit('/', 1)[-1]}); run `orchestrate normalize`"
+    )
+    return Problem(Severity.WARNING, "naming.short-prefix", message, source)

@@ -1,0 +1,255 @@
+"""Read ``d1_databases`` from wrangler configs: TOML, JSON and JSONC.
+
+Env sections (``[env.NAME]``) do not inherit the top-level ``d1_databases``,
+as in wrangler: with ``--env NAME`` only that env's entries count.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.model import Binding, Problem, Severity
+from orchestrator.settings import IDENTIFIER_RE, toml_error_line
+
+WRANGLER_LEDGER = "d1_migrations"
+_BINDING_RE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+_ZERO_ID_RE = re.compile(r"^[0-]*$")
+
+
+class ConfigSyntaxError(Exception):
+    """A config that cannot be parsed at all; carries the line."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass(frozen=True)
+class ConfigBindings:
+    """The bindings of one config for the chosen env, and what was wrong."""
+
+    bindings: tuple[Binding, ...]
+    problems: tuple[Problem, ...]
+    envs_with_d1: tuple[str, ...]
+    all_migration_dirs: tuple[str, ...]
+
+
+def read_config(root: Path, config: str, env: str | None) -> ConfigBindings:
+    """Parse one wrangler config and return its D1 bindings for ``env``."""
+    path = root / config
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = parse_config_text(text, config)
+    except (OSError, UnicodeDecodeError) as exc:
+        return _broken(config, f"cannot read config: {exc}", None)
+    except ConfigSyntaxError as exc:
+        return _broken(config, str(exc), exc.line)
+    return _Reader(config, text, data).read(env)
+
+
+def parse_config_text(text: str, config: str) -> dict[str, Any]:
+    """Parse TOML or JSON(C) text into a dict, or raise ``ConfigSyntaxError``."""
+    if config.endswith(".toml"):
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigSyntaxError(f"invalid TOML: {exc}", toml_error_line(exc)) from None
+    try:
+        data = json.loads(strip_jsonc(text))
+    except json.JSONDecodeError as exc:
+        raise ConfigSyntaxError(f"invalid JSON: {exc.msg}", exc.lineno) from None
+    if not isinstance(data, dict):
+        raise ConfigSyntaxError("the config must be a JSON object", 1)
+    return data
+
+
+def strip_jsonc(text: str) -> str:
+    """Blank out comments and trailing commas, keeping every offset and line."""
+    out = list(text)
+    i, n = 0, len(text)
+    last_comma: int | None = None
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            i = _skip_string(text, i)
+            last_comma = None
+            continue
+        if text.startswith("//", i):
+            end = text.find("\n", i)
+            end = n if end < 0 else end
+            _blank(out, i, end)
+            i = end
+            continue
+        if text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+            _blank(out, i, end)
+            i = end
+            continue
+        if ch == ",":
+            last_comma = i
+        elif ch in "]}" and last_comma is not None:
+            out[last_comma] = " "
+            last_comma = None
+        elif not ch.isspace():
+            last_comma = None
+        i += 1
+    return "".join(out)
+
+
+def _skip_string(text: str, i: int) -> int:
+    i += 1
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == '"':
+            return i + 1
+        i += 1
+    return i
+
+
+def _blank(out: list[str], start: int, end: int) -> None:
+    for k in range(start, end):
+        if out[k] != "\n":
+            out[k] = " "
+
+
+def _broken(config: str, message: str, line: int | None) -> ConfigBindings:
+    problem = Problem(Severity.ERROR, "config.invalid", message, config, line)
+    return ConfigBindings((), (problem,), (), ())
+
+
+def is_placeholder_id(value: str) -> bool:
+    """Empty or all-zero ids do not identify a database."""
+    return _ZERO_ID_RE.match(value) is not None
+
+
+class _Reader:
+    """Turns one parsed config into bindings and problems."""
+
+    def __init__(self, config: str, text: str, data: dict[str, Any]) -> None:
+        self.config = config
+        self.text = text
+        self.lines = text.splitlines()
+        self.data = data
+        self.package = config.rpartition("/")[0] or "."
+        self.problems: list[Problem] = []
+        self.seen_binding_lines: dict[str, int] = {}
+
+    def read(self, env: str | None) -> ConfigBindings:
+        envs = self.data.get("env", {})
+        if not isinstance(envs, dict):
+            self._error("config.invalid", "`env` must be a table of environments", "env")
+            envs = {}
+        with_d1 = tuple(
+            sorted(n for n, e in envs.items() if isinstance(e, dict) and "d1_databases" in e)
+        )
+        every: list[Binding] = list(self._entries(self.data, None))
+        for name in with_d1:
+            every.extend(self._entries(envs[name], name))
+        chosen = tuple(b for b in every if b.env == env)
+        dirs = tuple(sorted({b.migrations_dir for b in every}))
+        return ConfigBindings(chosen, tuple(self.problems), with_d1, dirs)
+
+    def _entries(self, section: dict[str, Any], env: str | None) -> list[Binding]:
+        raw = section.get("d1_databases", [])
+        where = f"env.{env}.d1_databases" if env else "d1_databases"
+        if not isinstance(raw, list):
+            self._error("config.d1-type", f"`{where}` must be an array of tables", "d1_databases")
+            return []
+        bindings = []
+        for index, entry in enumerate(raw):
+            binding = self._binding(entry, env, f"{where}[{index}]")
+            if binding is not None:
+                bindings.append(binding)
+        return bindings
+
+    def _binding(self, entry: Any, env: str | None, where: str) -> Binding | None:
+        if not isinstance(entry, dict):
+            self._error("config.d1-type", f"`{where}` must be a table", "d1_databases")
+            return None
+        name = entry.get("binding")
+        line = self._binding_line(name) if isinstance(name, str) else self._line_of("d1_databases")
+        if not isinstance(name, str) or not name:
+            self._error_at("config.binding", f"`{where}` has no `binding` name", line)
+            return None
+        if not _BINDING_RE.match(name):
+            self._error_at(
+                "config.binding", f"binding name {name!r} is not a JavaScript identifier", line
+            )
+            return None
+        return self._checked_binding(entry, env, where, name, line)
+
+    def _checked_binding(
+        self, entry: dict[str, Any], env: str | None, where: str, name: str, line: int | None
+    ) -> Binding | None:
+        fields = {}
+        for key in (
+            "database_name",
+            "database_id",
+            "preview_database_id",
+            "migrations_dir",
+            "migrations_table",
+        ):
+            value = entry.get(key, "")
+            if not isinstance(value, str):
+                self._error_at("config.d1-type", f"`{where}.{key}` must be a string", line)
+                return None
+            fields[key] = value.strip()
+        if not fields["database_name"] and is_placeholder_id(fields["database_id"]):
+            message = f"binding {name!r} has neither a database_name nor a database_id"
+            self._error_at("config.database", message, line)
+            return None
+        table = fields["migrations_table"] or WRANGLER_LEDGER
+        if not IDENTIFIER_RE.match(table):
+            self._error_at(
+                "config.binding", f"migrations_table {table!r} is not a plain SQL name", line
+            )
+            return None
+        return Binding(
+            package=self.package,
+            binding=name,
+            config=self.config,
+            database_name=fields["database_name"],
+            database_id=fields["database_id"],
+            preview_database_id=fields["preview_database_id"],
+            migrations_dir=self._migrations_dir(fields["migrations_dir"] or "migrations"),
+            migrations_table=table,
+            env=env,
+            line=line,
+        )
+
+    def _migrations_dir(self, value: str) -> str:
+        joined = Path(self.package if self.package != "." else "") / value
+        parts: list[str] = []
+        for part in joined.as_posix().split("/"):
+            if part == "..":
+                if parts:
+                    parts.pop()
+            elif part not in ("", "."):
+                parts.append(part)
+        return "/".join(parts) or "."
+
+    def _binding_line(self, name: str) -> int | None:
+        pattern = re.compile(rf"""["']?binding["']?\s*[:=]\s*["']{re.escape(name)}["']""")
+        start = self.seen_binding_lines.get(name, 0)
+        for number, text in enumerate(self.lines[start:], start + 1):
+            if pattern.search(text):
+                self.seen_binding_lines[name] = number
+                return number
+        return self._line_of("d1_databases")
+
+    def _line_of(self, word: str) -> int | None:
+        return next((n for n, text in enumerate(self.lines, 1) if word in text), None)
+
+    def _error(self, code: str, message: str, word: str) -> None:
+        self._error_at(code, message, self._line_of(word))
+
+    def _error_at(self, code: str, message: str, line: int | None) -> None:
+        self.problems.append(Problem(Severity.ERROR, code, message, self.config, line))

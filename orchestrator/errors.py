@@ -1,0 +1,58 @@
+"""A shallow error hierarchy. Each error knows its exit code; the CLI boundary
+turns it into one line of text. Nothing below the CLI exits the process."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+
+
+class OrchestrateError(Exception):
+    """Base of every error orchestrate reports to the user."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(
+        self, message: str, *, file: str | None = None, line: int | None = None, hint: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.hint = hint
+
+    def location(self) -> str:
+        """``file:line: `` prefix, or nothing when the error has no file."""
+        if self.file is None:
+            return ""
+        return f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+
+    def __str__(self) -> str:
+        return self.location() + self.message
+
+
+class ConfigError(OrchestrateError):
+    """An unreadable or invalid workspace or wrangler configuration."""
+
+    exit_code = EXIT_USAGE
+
+
+class UsageError(OrchestrateError):
+    """Options that do not make sense together, or name nothing."""
+
+    exit_code = EXIT_USAGE
+
+
+class TargetError(OrchestrateError):
+    """A target database could not be read or written (unreachable, locked, refused)."""
+
+    exit_code = EXIT_FAILED
+
+
+class MigrationError(OrchestrateError):
+    """A migration failed on a target; nothing of it was kept."""
+
+    exit_code = EXIT_FAILED

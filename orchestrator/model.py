@@ -1,0 +1,198 @@
+"""The domain model: frozen data, no I/O, no rich.
+
+Every path held here is relative to the workspace root and uses ``/`` separators,
+so the model prints the same on every machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    """How bad a problem or finding is; ``error`` fails the command."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Status(StrEnum):
+    """Where one migration stands on one target."""
+
+    APPLIED = "applied"
+    PENDING = "pending"
+    CHANGED = "changed"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with the workspace, a file or a database."""
+
+    severity: Severity
+    code: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    database: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One ``d1_databases`` entry of one wrangler config."""
+
+    package: str
+    binding: str
+    config: str
+    database_name: str
+    database_id: str
+    preview_database_id: str
+    migrations_dir: str
+    migrations_table: str
+    env: str | None = None
+    line: int | None = None
+
+    @property
+    def package_dir(self) -> str:
+        """Directory of the wrangler config, where wrangler runs for this binding."""
+        return self.config.rpartition("/")[0] or "."
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One SQL migration file, identified by its canonical 4-digit name."""
+
+    number: int
+    description: str
+    file: str
+    source: str
+    package: str
+    checksum: str
+    sql: str = field(repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        """Canonical name: the 4-digit form without ``.sql``; identity across renames."""
+        return canonical_name(self.number, self.description)
+
+    @property
+    def filename(self) -> str:
+        """Canonical file name, the ledger's ``filename``."""
+        return self.name + ".sql"
+
+    @property
+    def wrangler_name(self) -> str:
+        """Wrangler's ledger name: the path relative to ``migrations_dir``."""
+        return self.file[len(self.source) + 1 :] if self.source != "." else self.file
+
+
+def canonical_name(number: int, description: str) -> str:
+    """``(9, "user_plugins")`` -> ``0009_user_plugins``."""
+    return f"{number:04d}_{description}"
+
+
+@dataclass(frozen=True)
+class Database:
+    """A D1 database and everything that feeds it."""
+
+    key: str
+    name: str
+    id: str
+    bindings: tuple[Binding, ...]
+    migrations: tuple[Migration, ...]
+    depends_on: tuple[str, ...] = ()
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Migration directories that feed this database, sorted."""
+        return tuple(sorted({b.migrations_dir for b in self.bindings}))
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Everything discovery found under one root."""
+
+    root: str
+    env: str | None
+    databases: tuple[Database, ...]
+    problems: tuple[Problem, ...]
+    packages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One applied migration as a target's ledger records it."""
+
+    name: str
+    checksum: str | None = None
+    applied_at: str | None = None
+    execution_time_ms: int | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One migration in a database's plan, with its status on the target."""
+
+    migration: Migration
+    status: Status
+    after: tuple[str, ...] = ()
+    applied_at: str | None = None
+    out_of_order: bool = False
+
+
+@dataclass(frozen=True)
+class DatabasePlan:
+    """A database's migrations in apply order, and what is wrong with them."""
+
+    database: Database
+    steps: tuple[Step, ...]
+    problems: tuple[Problem, ...]
+    inferred_edges: tuple[tuple[str, str], ...] = ()
+    ledger_read: bool = False
+
+    @property
+    def pending(self) -> tuple[Step, ...]:
+        return tuple(s for s in self.steps if s.status is Status.PENDING)
+
+    @property
+    def changed(self) -> tuple[Step, ...]:
+        return tuple(s for s in self.steps if s.status is Status.CHANGED)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.is_error for p in self.problems)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The whole workspace's plan for one target."""
+
+    root: str
+    target: str
+    env: str | None
+    databases: tuple[DatabasePlan, ...]
+    problems: tuple[Problem, ...]
+    database_edges: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def all_problems(self) -> tuple[Problem, ...]:
+        """Workspace problems first, then each database's, in plan order."""
+        nested = tuple(p for d in self.databases for p in d.problems)
+        return self.problems + nested
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.is_error for p in self.all_problems)
+
+    def database(self, name: str) -> DatabasePlan | None:
+        """The plan of the database called ``name`` (or keyed so), if any."""
+        for db in self.databases:
+            if name in (db.database.name, db.database.key):
+                return db
+        return None

@@ -1,0 +1,82 @@
+"""The plan graph of one database: sequence edges within each source, inferred
+edges between sources, and a deterministic topological order.
+
+networkx stays inside this package.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import networkx as nx
+
+from orchestrator.model import Migration
+from orchestrator.planning.references import ObjectRefs, object_refs
+
+
+@dataclass(frozen=True)
+class Ordered:
+    """The apply order, inferred cross-source edges, and a cycle if there is one."""
+
+    order: tuple[Migration, ...]
+    inferred: tuple[tuple[Migration, Migration], ...]
+    cycle: tuple[Migration, ...] = ()
+
+
+def sort_key(migration: Migration) -> tuple[int, str, str]:
+    """Tie-break rule of the topological order: number, then package, then file."""
+    return (migration.number, migration.package, migration.file)
+
+
+def order_migrations(migrations: Iterable[Migration]) -> Ordered:
+    """Order one database's migrations; inferred edges only when several sources feed it."""
+    nodes = sorted(migrations, key=sort_key)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(m.file for m in nodes)
+    by_file = {m.file: m for m in nodes}
+    graph.add_edges_from(_sequence_edges(nodes))
+    inferred = _inferred_edges(nodes) if len({m.source for m in nodes}) > 1 else []
+    graph.add_edges_from((a.file, b.file) for a, b in inferred)
+    keys = {m.file: sort_key(m) for m in nodes}
+    try:
+        files = list(nx.lexicographical_topological_sort(graph, key=keys.__getitem__))
+    except nx.NetworkXUnfeasible:
+        cycle = [by_file[edge[0]] for edge in nx.find_cycle(graph)]
+        return Ordered(tuple(nodes), tuple(inferred), tuple(cycle))
+    return Ordered(tuple(by_file[f] for f in files), tuple(inferred))
+
+
+def _sequence_edges(nodes: list[Migration]) -> list[tuple[str, str]]:
+    by_source: dict[str, list[Migration]] = defaultdict(list)
+    for migration in nodes:
+        by_source[migration.source].append(migration)
+    edges: list[tuple[str, str]] = []
+    for members in by_source.values():
+        edges.extend((a.file, b.file) for a, b in itertools.pairwise(members))
+    return edges
+
+
+def _inferred_edges(nodes: list[Migration]) -> list[tuple[Migration, Migration]]:
+    refs: dict[str, ObjectRefs] = {m.file: object_refs(m.sql) for m in nodes}
+    creators: dict[str, list[Migration]] = defaultdict(list)
+    for migration in nodes:
+        for name in refs[migration.file].created:
+            creators[name].append(migration)
+    edges: dict[tuple[str, str], tuple[Migration, Migration]] = {}
+    for migration in nodes:
+        for name in sorted(refs[migration.file].referenced):
+            creator = _creator_for(migration, creators.get(name, []))
+            if creator is not None and creator.source != migration.source:
+                edges[(creator.file, migration.file)] = (creator, migration)
+    return list(edges.values())
+
+
+def _creator_for(user: Migration, candidates: list[Migration]) -> Migration | None:
+    """The latest creator numbered below the user; else the first creator."""
+    earlier = [c for c in candidates if c.number < user.number]
+    if earlier:
+        return earlier[-1]
+    return candidates[0] if candidates else None

@@ -1,0 +1,1 @@
+"""Reporting: rich for people, JSON/Markdown/SARIF for machines (stdout)."""

@@ -1,0 +1,188 @@
+"""Settings: defaults < ``workspace.toml`` < environment < command line.
+
+``workspace.toml`` is optional. A file whose only job is to point elsewhere
+(``root = "fixtures/monorepo"``) defers to the ``workspace.toml`` of that root,
+if it has one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import ConfigError
+
+WORKSPACE_FILE = "workspace.toml"
+DEFAULT_LEDGER = "_migrations"
+IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+_TOP_KEYS = {
+    "root": str,
+    "include": list,
+    "exclude": list,
+    "ledger_table": str,
+    "concurrency": int,
+    "lock_timeout": (int, float),
+    "allow_out_of_order": bool,
+    "databases": dict,
+    "lint": dict,
+    "remote": dict,
+}
+_DATABASE_KEYS = {"depends_on": list, "allow_out_of_order": bool}
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Per-database settings from ``[databases.NAME]``."""
+
+    depends_on: tuple[str, ...] = ()
+    allow_out_of_order: bool | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; ``sources`` says where each non-default value came from."""
+
+    root: Path
+    config_file: Path | None = None
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    ledger_table: str = DEFAULT_LEDGER
+    concurrency: int = 4
+    lock_timeout: float = 30.0
+    allow_out_of_order: bool = False
+    databases: dict[str, DatabaseSettings] = field(default_factory=dict)
+    lint: dict[str, Any] = field(default_factory=dict)
+    remote: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def database(self, name: str) -> DatabaseSettings:
+        """Settings of database ``name`` (defaults when it has no section)."""
+        return self.databases.get(name, DatabaseSettings())
+
+    def with_overrides(self, **values: Any) -> Settings:
+        """A copy with command-line values applied (``None`` means not given)."""
+        given = {k: v for k, v in values.items() if v is not None}
+        sources = dict(self.sources) | {k: "command line" for k in given}
+        return replace(self, **given, sources=sources)
+
+
+def load_settings(root: str | Path | None = None) -> Settings:
+    """Find and read ``workspace.toml`` for ``root`` (default: the current directory)."""
+    start = Path(root if root is not None else os.environ.get("ORCHESTRATE_ROOT", "."))
+    if not start.is_dir():
+        raise ConfigError(f"workspace root {start} is not a directory", hint="pass --root DIR")
+    path = start / WORKSPACE_FILE
+    if not path.is_file():
+        return Settings(root=start.resolve())
+    data = read_toml(path)
+    for _ in range(5):
+        target = _pointed_root(path, data)
+        if target is None or not (target / WORKSPACE_FILE).is_file() or set(data) != {"root"}:
+            break
+        path = target / WORKSPACE_FILE
+        data = read_toml(path)
+    return _settings_from(path, data)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file, turning syntax errors into ``file:line`` config errors."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", file=str(path)) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = toml_error_line(exc)
+        raise ConfigError(f"invalid TOML: {exc}", file=str(path), line=line) from None
+
+
+def toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
+    """The line number tomllib puts in its message, if any."""
+    found = re.search(r"line (\d+)", str(exc))
+    return int(found.group(1)) if found else None
+
+
+def _pointed_root(path: Path, data: dict[str, Any]) -> Path | None:
+    value = data.get("root")
+    if not isinstance(value, str):
+        return None
+    target = (path.parent / value).resolve()
+    return None if target == path.parent.resolve() else target
+
+
+def _settings_from(path: Path, data: dict[str, Any]) -> Settings:
+    _check_keys(path, data, _TOP_KEYS, "")
+    root = _pointed_root(path, data) or path.parent.resolve()
+    if not root.is_dir():
+        raise ConfigError(f"root {data['root']!r} is not a directory", file=str(path))
+    ledger = data.get("ledger_table", DEFAULT_LEDGER)
+    if not IDENTIFIER_RE.match(ledger):
+        raise ConfigError(f"ledger_table {ledger!r} is not a plain SQL name", file=str(path))
+    concurrency = data.get("concurrency", 4)
+    if concurrency < 1:
+        raise ConfigError("concurrency must be at least 1", file=str(path))
+    return Settings(
+        root=root,
+        config_file=path.resolve(),
+        include=tuple(_strings(path, data, "include")),
+        exclude=tuple(_strings(path, data, "exclude")),
+        ledger_table=ledger,
+        concurrency=concurrency,
+        lock_timeout=float(data.get("lock_timeout", 30.0)),
+        allow_out_of_order=bool(data.get("allow_out_of_order", False)),
+        databases=_databases(path, data.get("databases", {})),
+        lint=dict(data.get("lint", {})),
+        remote=dict(data.get("remote", {})),
+        sources={key: str(path) for key in data},
+    )
+
+
+def _databases(path: Path, raw: dict[str, Any]) -> dict[str, DatabaseSettings]:
+    result = {}
+    for name, section in raw.items():
+        if not isinstance(section, dict):
+            raise ConfigError(f"[databases.{name}] must be a table", file=str(path))
+        _check_keys(path, section, _DATABASE_KEYS, f"databases.{name}.")
+        depends = section.get("depends_on", [])
+        if not all(isinstance(d, str) for d in depends):
+            raise ConfigError(f"databases.{name}.depends_on must list names", file=str(path))
+        result[name] = DatabaseSettings(tuple(depends), section.get("allow_out_of_order"))
+    return result
+
+
+def _strings(path: Path, data: dict[str, Any], key: str) -> list[str]:
+    values = data.get(key, [])
+    if not all(isinstance(v, str) for v in values):
+        raise ConfigError(f"{key} must be a list of glob strings", file=str(path))
+    return list(values)
+
+
+def _check_keys(path: Path, data: dict[str, Any], known: dict[str, Any], prefix: str) -> None:
+    for key, value in data.items():
+        if key not in known:
+            close = difflib.get_close_matches(key, list(known), n=1)
+            hint = f"did you mean {prefix}{close[0]!r}?" if close else f"known: {', '.join(known)}"
+            raise ConfigError(
+                f"unknown key {prefix}{key!r}", file=str(path), line=key_line(path, key), hint=hint
+            )
+        expected = known[key]
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            line = key_line(path, key)
+            raise ConfigError(f"{prefix}{key} has the wrong type", file=str(path), line=line)
+
+
+def key_line(path: Path, key: str) -> int | None:
+    """First line of a TOML file that assigns ``key`` or opens a table named so."""
+    pattern = re.compile(rf"^\s*(?:{re.escape(key)}\s*=|\[+[^\]]*\b{re.escape(key)}\b)")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return next((n for n, text in enumerate(lines, 1) if pattern.match(text)), None)

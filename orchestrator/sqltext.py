@@ -1,0 +1,157 @@
+"""SQLite-aware lexing: tokens with line numbers, and statement splitting.
+
+The token rules follow SQLite's tokenizer (``tokenize.c``): comments, the four
+quoting styles, blobs, numbers, parameters and operators. Statement ends are
+confirmed with SQLite's own ``sqlite3_complete`` (``sqlite3.complete_statement``),
+so trigger bodies (``BEGIN …; …; END``) stay whole and a ``;`` inside a string or
+comment never splits anything.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """Token classes; comments and spaces are kept so text can be rebuilt."""
+
+    SPACE = "space"
+    COMMENT = "comment"
+    STRING = "string"
+    IDENT = "ident"
+    QUOTED = "quoted"
+    NUMBER = "number"
+    BLOB = "blob"
+    PARAM = "param"
+    SEMI = "semi"
+    OP = "op"
+
+
+_TOKEN_RE = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<comment>--[^\n]*|/\*(?:.|\n)*?(?:\*/|\Z))
+  | (?P<blob>[xX]'[0-9A-Fa-f]*')
+  | (?P<string>'(?:[^']|'')*(?:'|\Z))
+  | (?P<quoted>"(?:[^"]|"")*(?:"|\Z)|`(?:[^`]|``)*(?:`|\Z)|\[[^\]]*(?:\]|\Z))
+  | (?P<number>0[xX][0-9A-Fa-f]+|(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<param>\?\d*|[:@$][A-Za-z0-9_]+)
+  | (?P<ident>[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*)
+  | (?P<semi>;)
+  | (?P<op>\|\||<<|>>|<=|>=|==|!=|<>|->>|->|.)
+    """,
+    re.VERBOSE,
+)
+
+_KINDS = {k.value: k for k in Kind}
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One lexical token; ``line`` is 1-based, ``start`` an offset in the text."""
+
+    kind: Kind
+    text: str
+    line: int
+    start: int
+
+    @property
+    def upper(self) -> str:
+        return self.text.upper()
+
+    @property
+    def is_code(self) -> bool:
+        return self.kind not in (Kind.SPACE, Kind.COMMENT)
+
+    @property
+    def name(self) -> str:
+        """The identifier this token spells, unquoted and lower-cased."""
+        if self.kind is Kind.QUOTED:
+            inner = self.text[1:-1]
+            return inner.replace('""', '"').replace("``", "`").lower()
+        if self.kind is Kind.STRING:
+            return self.text[1:-1].replace("''", "'").lower()
+        return self.text.lower()
+
+    def is_word(self, *words: str) -> bool:
+        """True when this is a bare word equal (case-insensitively) to one of ``words``."""
+        return self.kind is Kind.IDENT and self.text.upper() in words
+
+
+def tokenize(sql: str) -> Iterator[Token]:
+    """Yield every token of ``sql``, comments and spaces included."""
+    line = 1
+    for match in _TOKEN_RE.finditer(sql):
+        text = match.group()
+        kind = _KINDS[match.lastgroup or "op"]
+        yield Token(kind, text, line, match.start())
+        line += text.count("\n")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One SQL statement: its code tokens, its text and where it starts."""
+
+    text: str
+    line: int
+    tokens: tuple[Token, ...]
+    start: int
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """Upper-cased code tokens, handy for matching statement shapes."""
+        return tuple(t.upper for t in self.tokens)
+
+    @property
+    def size(self) -> int:
+        return len(self.text.encode("utf-8"))
+
+
+def split_statements(sql: str) -> tuple[Statement, ...]:
+    """Split ``sql`` into statements; comment-only text between them is dropped."""
+    statements: list[Statement] = []
+    code: list[Token] = []
+    begin = 0
+    for token in tokenize(sql):
+        if not code:
+            if not token.is_code:
+                continue
+            begin = token.start
+        if token.kind is Kind.SEMI:
+            if _ends_statement(sql, begin, token, code):
+                statements.append(_statement(sql, begin, token.start + 1, code))
+                code = []
+            else:
+                code.append(token)
+            continue
+        if token.is_code:
+            code.append(token)
+    if code:
+        statements.append(_statement(sql, begin, len(sql), code))
+    return tuple(statements)
+
+
+def _ends_statement(sql: str, begin: int, semi: Token, code: list[Token]) -> bool:
+    if not any(t.is_word("TRIGGER") for t in code[:6]):
+        return True
+    return sqlite3.complete_statement(sql[begin : semi.start + 1])
+
+
+def _statement(sql: str, begin: int, end: int, code: list[Token]) -> Statement:
+    text = sql[begin:end].rstrip()
+    return Statement(text=text, line=code[0].line, tokens=tuple(code), start=begin)
+
+
+def leading_comments(sql: str) -> tuple[Token, ...]:
+    """Comment tokens before the first statement (the migration's header)."""
+    head: list[Token] = []
+    for token in tokenize(sql):
+        if token.kind is Kind.COMMENT:
+            head.append(token)
+        elif token.kind is not Kind.SPACE:
+            break
+    return tuple(head)
