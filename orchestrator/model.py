@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 
 class Severity(StrEnum):
@@ -75,7 +76,7 @@ class Migration:
     checksum: str
     sql: str = field(repr=False, compare=False)
 
-    @property
+    @cached_property
     def name(self) -> str:
         """Canonical name: the 4-digit form without ``.sql``; identity across renames."""
         return canonical_name(self.number, self.description)

@@ -131,7 +131,7 @@ def split_statements(sql: str) -> tuple[Statement, ...]:
         if token.is_code:
             code.append(token)
     if code:
-        statements.append(_statement(sql, begin, len(sql), code))
+        statements.append(_statement(sql, begin, code[-1].start + len(code[-1].text), code))
     return tuple(statements)
 
 
