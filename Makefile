@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 
 $(WRANGLER):
 	mkdir -p .tools
-	cd .tools && [ -f package.json ] || (cd .tools && printf '{"name":"orchestrate-tools","private":true}\n' > package.json)
+	[ -f .tools/package.json ] || printf '{"name":"orchestrate-tools","private":true}\n' > .tools/package.json
 	cd .tools && npm install --no-audit --no-fund --loglevel=error wrangler@$(WRANGLER_VERSION)
 	$(WRANGLER) --version
 

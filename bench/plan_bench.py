@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import WORK, best_of, report, run_command  # noqa: E402
-from synth import generate  # noqa: E402
+from common import WORK, best_of, report, run_command
+from synth import generate
 
 BARE_LOOP = """
 import hashlib, pathlib, sys

@@ -57,6 +57,7 @@ class Binding:
     migrations_table: str
     env: str | None = None
     line: int | None = None
+    has_database_id: bool = True
 
     @property
     def package_dir(self) -> str:
@@ -197,3 +198,55 @@ class Plan:
             if name in (db.database.name, db.database.key):
                 return db
         return None
+
+
+class RunStatus(StrEnum):
+    """How applying to one database ended."""
+
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UP_TO_DATE = "up-to-date"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    """One migration that committed, and how long it took."""
+
+    name: str
+    file: str
+    ms: float
+
+
+@dataclass(frozen=True)
+class Result:
+    """What happened to one database in an apply run."""
+
+    database: str
+    status: RunStatus
+    applied: tuple[AppliedMigration, ...] = ()
+    error: str | None = None
+    file: str | None = None
+    line: int | None = None
+    targets: tuple[str, ...] = ()
+    bookmark: str | None = None
+    restore_command: str | None = None
+    warnings: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    def __bool__(self) -> bool:
+        return self.status not in (RunStatus.FAILED, RunStatus.INTERRUPTED)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The whole apply run; falsy when any database failed."""
+
+    target: str
+    results: tuple[Result, ...]
+    interrupted: bool = False
+    dry_run: bool = False
+
+    def __bool__(self) -> bool:
+        return not self.interrupted and all(self.results)

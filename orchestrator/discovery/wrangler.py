@@ -223,6 +223,7 @@ class _Reader:
             migrations_table=table,
             env=env,
             line=line,
+            has_database_id="database_id" in entry,
         )
 
     def _migrations_dir(self, value: str) -> str:
