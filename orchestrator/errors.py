@@ -71,3 +71,14 @@ class BatchError(OrchestrateError):
         super().__init__(message)
         self.index = index
         self.sqlite_message = message
+
+
+class AuthError(TargetError):
+    """The target refused our credentials (HTTP 401/403): every database stops at once."""
+
+
+class OutcomeUnknown(TargetError):
+    """A write was sent but its outcome is unknown (timeout, connection reset after send).
+
+    It is never blindly resent: the runner reads the ledger first.
+    """

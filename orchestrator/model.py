@@ -135,6 +135,7 @@ class LedgerRow:
     applied_at: str | None = None
     execution_time_ms: int | None = None
     source: str | None = None
+    bookmark: str | None = None
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,10 @@ class Session(Protocol):
         """Run ``batch`` atomically; raise ``MigrationError``/``TargetError`` on failure."""
         ...
 
+    def bookmark(self) -> str | None:
+        """A Time Travel bookmark for the target's current state (None where there is none)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -108,7 +108,7 @@ def create_statements(names: LedgerNames) -> list[Sql]:
         Sql(
             f"CREATE TABLE IF NOT EXISTS {own} (id INTEGER PRIMARY KEY AUTOINCREMENT, "
             "filename TEXT UNIQUE NOT NULL, applied_at TEXT DEFAULT (datetime('now')), "
-            "checksum TEXT, execution_time_ms INTEGER, source TEXT, applied_by TEXT)"
+            "checksum TEXT, execution_time_ms INTEGER, source TEXT, applied_by TEXT, bookmark TEXT)"
         ),
         Sql(
             f"CREATE TABLE IF NOT EXISTS {quote_identifier(names.lock_table)} "
@@ -183,13 +183,17 @@ def record_statements(
     wrangler_entries: Sequence[tuple[str, str]],
     lock_owner: str | None,
     lock_expires: float,
+    bookmark: str | None = None,
 ) -> list[Sql]:
-    """The ledger rows that commit together with one migration."""
+    """The ledger rows that commit together with one migration.
+
+    ``bookmark`` is the Time Travel bookmark taken before this release's first write.
+    """
     statements = [
         Sql(
             f"INSERT INTO {quote_identifier(names.table)} "
-            "(filename, checksum, execution_time_ms, source, applied_by) VALUES (?, ?, ?, ?, ?)",
-            (filename, checksum, ELAPSED_MS, source, f"orchestrate {__version__}"),
+            "(filename, checksum, execution_time_ms, source, applied_by, bookmark) VALUES (?, ?, ?, ?, ?, ?)",
+            (filename, checksum, ELAPSED_MS, source, f"orchestrate {__version__}", bookmark),
         )
     ]
     for table, name in wrangler_entries:
@@ -235,6 +239,7 @@ def _own_row(row: dict[str, Any]) -> LedgerRow:
         applied_at=row.get("applied_at"),
         execution_time_ms=int(ms) if ms is not None else None,
         source=row.get("source"),
+        bookmark=row.get("bookmark"),
     )
 
 
@@ -277,3 +282,11 @@ def merge_states(states: Sequence[LedgerState]) -> LedgerState:
     foreign = tuple(sorted({t for s in states for t in s.foreign}))
     lock = next((s.lock for s in states if s.lock is not None), None)
     return LedgerState(own, wrangler, foreign, lock, exists=any(s.exists for s in states))
+
+
+def committed_batch(names: LedgerNames, filename: str) -> Batch:
+    """Did ``filename``'s row commit? (asked after a write whose outcome is unknown)."""
+    table = quote_identifier(names.table)
+    return Batch(
+        (Sql(f"SELECT COUNT(*) AS n FROM {table} WHERE filename = ?", (filename,)),), label="verify"
+    )

@@ -126,6 +126,10 @@ class LocalSession:
         if self.connection.in_transaction:
             self.connection.execute("ROLLBACK")
 
+    def bookmark(self) -> str | None:
+        """Local state has no Time Travel."""
+        return None
+
     def close(self) -> None:
         self.connection.close()
 

@@ -69,6 +69,7 @@ def migration_batch(
     state: LedgerState,
     lock_owner: str | None = None,
     lock_expires: float = 0.0,
+    bookmark: str | None = None,
 ) -> Batch:
     """The migration's statements plus its ledger rows: one atomic batch."""
     migration = step.migration

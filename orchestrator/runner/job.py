@@ -10,20 +10,28 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from orchestrator.engines import Engine, Session, Target
 from orchestrator.engines.ledger import (
     LedgerNames,
     LedgerState,
     LockInfo,
+    committed_batch,
     create_statements,
     ensure_and_lock_batch,
     lock_statements,
     parse_state,
     release_lock_batch,
 )
-from orchestrator.errors import BatchError, MigrationError, OrchestrateError, TargetError
+from orchestrator.errors import (
+    AuthError,
+    BatchError,
+    MigrationError,
+    OrchestrateError,
+    OutcomeUnknown,
+    TargetError,
+)
 from orchestrator.model import AppliedMigration, Database, Result, RunStatus, Step
 from orchestrator.planning import plan_database
 from orchestrator.runner.batches import (
@@ -35,6 +43,7 @@ from orchestrator.runner.batches import (
 )
 
 LOCK_POLL_S = 0.2
+UNKNOWN_OUTCOME_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -105,8 +114,15 @@ def _apply_target(
     except OrchestrateError as exc:
         return Result(database.name, RunStatus.FAILED, error=str(exc), targets=(target.label,))
     try:
+        bookmark = session.bookmark() if engine.remote else None
         state = acquire_lock(session, names, owner, options)
-        return _run_steps(session, target, database, names, state, options, progress, cancel, owner)
+        result = _run_steps(
+            session, target, database, names, state, options, progress, cancel, owner, bookmark
+        )
+        return _with_bookmark(result, database, bookmark)
+    except AuthError as exc:
+        cancel.set()  # the same credentials would fail on every other database too
+        return Result(database.name, RunStatus.FAILED, error=str(exc), targets=(target.label,))
     except OrchestrateError as exc:
         return Result(
             database.name,
@@ -177,6 +193,7 @@ def _run_steps(
     progress: Progress,
     cancel: threading.Event,
     owner: Owner,
+    bookmark: str | None = None,
 ) -> Result:
     plan = plan_database(database, state.rows, read=True)
     warnings = tuple(
@@ -208,7 +225,9 @@ def _run_steps(
             )
         progress.step(database.name, index, len(chosen), step.migration.file)
         try:
-            applied.append(_apply_step(session, database, step, names, state, owner, options))
+            applied.append(
+                _apply_step(session, database, step, names, state, owner, options, bookmark)
+            )
         except MigrationError as exc:
             return Result(
                 database.name,
@@ -232,15 +251,41 @@ def _apply_step(
     state: LedgerState,
     owner: Owner,
     options: ApplyOptions,
+    bookmark: str | None = None,
 ) -> AppliedMigration:
-    batch = migration_batch(database, step, names, state, owner.id, time.time() + options.lock_ttl)
-    try:
-        result = session.run(batch)
-    except BatchError as exc:
-        failing = batch.statements[exc.index] if exc.index is not None else None
-        line = failing.line if failing is not None and failing.file else None
-        raise MigrationError(exc.sqlite_message, file=step.migration.file, line=line) from None
-    return AppliedMigration(step.migration.name, step.migration.file, result.duration_ms)
+    migration = step.migration
+    batch = migration_batch(
+        database, step, names, state, owner.id, time.time() + options.lock_ttl, bookmark
+    )
+    for attempt in range(1, UNKNOWN_OUTCOME_ATTEMPTS + 1):
+        try:
+            result = session.run(batch)
+        except BatchError as exc:
+            failing = batch.statements[exc.index] if exc.index is not None else None
+            line = failing.line if failing is not None and failing.file else None
+            raise MigrationError(exc.sqlite_message, file=migration.file, line=line) from None
+        except OutcomeUnknown:
+            # Never resend blindly: the ledger row commits with the migration, so it tells.
+            if _committed(session, names, migration.filename):
+                return AppliedMigration(migration.name, migration.file, 0.0)
+            if attempt == UNKNOWN_OUTCOME_ATTEMPTS:
+                raise
+            continue
+        return AppliedMigration(migration.name, migration.file, result.duration_ms)
+    raise AssertionError("unreachable")
+
+
+def _committed(session: Session, names: LedgerNames, filename: str) -> bool:
+    rows = session.run(committed_batch(names, filename)).rows[0]
+    return bool(rows and int(rows[0]["n"]) > 0)
+
+
+def _with_bookmark(result: Result, database: Database, bookmark: str | None) -> Result:
+    if bookmark is None or not result.applied:
+        return replace(result, bookmark=bookmark)
+    env = next((f" --env {b.env}" for b in database.bindings if b.env), "")
+    command = f"wrangler d1 time-travel restore {database.name} --bookmark={bookmark}{env}"
+    return replace(result, bookmark=bookmark, restore_command=command)
 
 
 def _release(session: Session, names: LedgerNames, owner: Owner) -> None:
