@@ -19,7 +19,7 @@ from orchestrator.engines.ledger import (
     read_ledger,
 )
 from orchestrator.engines.select import choose_engine
-from orchestrator.errors import UsageError
+from orchestrator.errors import AuthError, OrchestrateError, UsageError
 from orchestrator.model import Database, Plan, Problem, RunResult, Severity, Workspace
 from orchestrator.planning import build_plan
 from orchestrator.runner import apply_plan
@@ -79,21 +79,39 @@ def read_states(
     """Read every database's ledgers in parallel, without writing anything."""
 
     def read(database: Database) -> LedgerState:
-        names = ledger_names(database, ledger_table)
-        states = []
-        for target in engine.targets(database):
-            if not engine.exists(target):
-                states.append(EMPTY_STATE)
-                continue
-            session = engine.open(target, read_only=True)
-            try:
-                states.append(read_ledger(session, names))
-            finally:
-                session.close()
-        return merge_states(states) if states else EMPTY_STATE
+        try:
+            return read_database_state(engine, database, ledger_table)
+        except AuthError:
+            raise  # the same credentials fail everywhere: stop at once
+        except OrchestrateError as exc:
+            problem = Problem(
+                Severity.ERROR,
+                "target.unreadable",
+                f"cannot read the ledger: {exc.message}",
+                exc.file,
+                exc.line,
+                database.name,
+            )
+            return replace(EMPTY_STATE, problem=problem)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         return dict(zip([d.key for d in databases], pool.map(read, databases), strict=True))
+
+
+def read_database_state(engine: Engine, database: Database, ledger_table: str) -> LedgerState:
+    """One database's ledgers on every target of ``engine`` (read-only)."""
+    names = ledger_names(database, ledger_table)
+    states = []
+    for target in engine.targets(database):
+        if not engine.exists(target):
+            states.append(EMPTY_STATE)
+            continue
+        session = engine.open(target, read_only=True)
+        try:
+            states.append(read_ledger(session, names))
+        finally:
+            session.close()
+    return merge_states(states) if states else EMPTY_STATE
 
 
 def survey(
@@ -128,6 +146,8 @@ def _with_ledger_warnings(plan: Plan, states: dict[str, LedgerState]) -> Plan:
             )
             for table in (state.foreign if state else ())
         )
+        if state is not None and state.problem is not None:
+            extra += (state.problem,)
         databases.append(replace(db, problems=db.problems + extra) if extra else db)
     return replace(plan, databases=tuple(databases))
 

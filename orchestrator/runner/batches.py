@@ -98,7 +98,9 @@ def sync_batch(database: Database, plan: DatabasePlan, state: LedgerState) -> Ba
                 statements.append(
                     Sql(f'INSERT OR IGNORE INTO "{table}" (name) VALUES (?)', (name,))
                 )
-    return Batch(tuple(statements), label="sync wrangler ledger") if statements else None
+    if not statements:
+        return None
+    return Batch(tuple(statements), label="sync wrangler ledger", retry_safe=True)
 
 
 def planned_batches(
