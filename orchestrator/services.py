@@ -16,12 +16,22 @@ from orchestrator.engines.ledger import (
     LedgerState,
     force_unlock_batch,
     merge_states,
+    read_history,
     read_ledger,
 )
 from orchestrator.engines.select import choose_engine
 from orchestrator.errors import AuthError, OrchestrateError, UsageError
-from orchestrator.model import Database, Plan, Problem, RunResult, Severity, Workspace
+from orchestrator.model import (
+    Database,
+    LedgerRow,
+    Plan,
+    Problem,
+    RunResult,
+    Severity,
+    Workspace,
+)
 from orchestrator.planning import build_plan
+from orchestrator.planning.history import HistoryEntry, compare_history
 from orchestrator.runner import apply_plan
 from orchestrator.runner.batches import Refusal, ledger_names, planned_batches
 from orchestrator.runner.job import ApplyOptions, Progress
@@ -87,7 +97,7 @@ def read_states(
             problem = Problem(
                 Severity.ERROR,
                 "target.unreadable",
-                f"cannot read the ledger: {exc.message}",
+                exc.message,
                 exc.file,
                 exc.line,
                 database.name,
@@ -232,3 +242,34 @@ def unlock_databases(request: ApplyRequest) -> list[str]:
                 session.close()
             lines.append(f"{database.name} ({target.label}): unlocked")
     return lines
+
+
+@dataclass(frozen=True)
+class TargetHistory:
+    """The most recent ledger rows of one target of a database."""
+
+    database: Database
+    target: str
+    label: str
+    entries: tuple[HistoryEntry, ...]
+
+
+def database_history(
+    settings: Settings, name: str, env: str | None, engine: Engine, limit: int
+) -> tuple[TargetHistory, ...]:
+    """Read-only: each target's most recent ledger rows, compared with the files on disk."""
+    database = load_workspace(settings, env, (name,)).databases[0]
+    names = ledger_names(database, settings.ledger_table)
+    where = "remote" if engine.remote else "local"
+    histories = []
+    for target in engine.targets(database):
+        rows: tuple[LedgerRow, ...] = ()
+        if engine.exists(target):
+            session = engine.open(target, read_only=True)
+            try:
+                rows = read_history(session, names, limit)
+            finally:
+                session.close()
+        entries = compare_history(database, rows)
+        histories.append(TargetHistory(database, where, target.label, entries))
+    return tuple(histories)

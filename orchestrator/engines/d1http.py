@@ -161,7 +161,10 @@ class D1Http:
     ) -> Any:
         status = response.status_code
         if status in (401, 403):
-            raise AuthError(self._auth_message(status, permission, what))
+            raise AuthError(
+                self._auth_message(status, permission, what),
+                hint="Cloudflare dashboard > My Profile > API Tokens: edit the token's permissions",
+            )
         if status == 429:
             delay = _retry_after(response, self.policy.max_retry_after)
             self.budget.pause(delay or 0.0)

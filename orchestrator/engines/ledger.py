@@ -316,3 +316,29 @@ def committed_batch(names: LedgerNames, filename: str) -> Batch:
         label="verify",
         retry_safe=True,
     )
+
+
+def history_batch(names: LedgerNames, limit: int) -> Batch:
+    """The ``limit`` most recent rows of orchestrate's ledger, newest first."""
+    return Batch(
+        (
+            Sql(
+                "SELECT filename, applied_at, checksum, execution_time_ms, source, bookmark "
+                f"FROM {quote_identifier(names.table)} ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ),
+        ),
+        label="history",
+        retry_safe=True,
+    )
+
+
+def read_history(session: Session, names: LedgerNames, limit: int) -> tuple[LedgerRow, ...]:
+    """Recent ledger rows, newest first; none when the ledger does not exist yet."""
+    try:
+        result = session.run(history_batch(names, limit))
+    except BatchError as exc:
+        if "no such table" in exc.sqlite_message:
+            return ()
+        raise
+    return tuple(_own_row(r) for r in result.rows[0])

@@ -83,6 +83,7 @@ def migration_batch(
         entries,
         lock_owner,
         lock_expires,
+        bookmark,
     )
     return Batch(tuple(statements), label=migration.file)
 

@@ -312,9 +312,13 @@ def _committed(session: Session, names: LedgerNames, filename: str) -> bool:
 def _with_bookmark(result: Result, database: Database, bookmark: str | None) -> Result:
     if bookmark is None or not result.applied:
         return replace(result, bookmark=bookmark)
+    return replace(result, bookmark=bookmark, restore_command=restore_command(database, bookmark))
+
+
+def restore_command(database: Database, bookmark: str) -> str:
+    """The exact wrangler command that puts ``database`` back to ``bookmark``."""
     env = next((f" --env {b.env}" for b in database.bindings if b.env), "")
-    command = f"wrangler d1 time-travel restore {database.name} --bookmark={bookmark}{env}"
-    return replace(result, bookmark=bookmark, restore_command=command)
+    return f"wrangler d1 time-travel restore {database.name} --bookmark={bookmark}{env}"
 
 
 def _release(session: Session, names: LedgerNames, owner: Owner, result: Result | None) -> None:
@@ -343,6 +347,9 @@ def _combine(database: Database, results: list[Result], seconds: float) -> Resul
         worst.file,
         worst.line,
         targets,
+        # Remote engines have one target: its bookmark is the database's.
+        bookmark=next((r.bookmark for r in results if r.bookmark), None),
+        restore_command=next((r.restore_command for r in results if r.restore_command), None),
         warnings=warnings,
         seconds=seconds,
     )
