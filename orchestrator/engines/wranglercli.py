@@ -118,6 +118,8 @@ def sql_literal(value: object) -> str:
     """``value`` as a SQLite literal: NULL, an integer, a finite float or a quoted string.
 
     Negative numbers are parenthesized: ``x -?`` must never become a ``--`` comment.
+    Floats are written with ``repr`` (shortest exact form); SQLite reads them back to
+    within an ulp, which is all the ledger's times need.
     """
     if value is None:
         return "NULL"
@@ -130,7 +132,7 @@ def sql_literal(value: object) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("SQLite has no literal for NaN or infinity")
     text = repr(value)
-    return f"({text})" if value < 0 else text
+    return f"({text})" if text.startswith("-") else text  # -0.0 too
 
 
 def _string_literal(value: str) -> str:

@@ -289,14 +289,14 @@ def _apply_step(
             # A resend can lose the race to a first send that committed late (its
             # ledger row is UNIQUE, so it fails as a whole): the ledger tells.
             if attempt > 1 and _committed(session, names, migration.filename):
-                return AppliedMigration(migration.name, migration.file, 0.0)
+                return AppliedMigration(migration.name, migration.file, 0.0, timed=False)
             failing = batch.statements[exc.index] if exc.index is not None else None
             line = failing.line if failing is not None and failing.file else None
             raise MigrationError(exc.sqlite_message, file=migration.file, line=line) from None
         except OutcomeUnknown:
             # Never resend blindly: the ledger row commits with the migration, so it tells.
             if _committed(session, names, migration.filename):
-                return AppliedMigration(migration.name, migration.file, 0.0)
+                return AppliedMigration(migration.name, migration.file, 0.0, timed=False)
             if attempt == UNKNOWN_OUTCOME_ATTEMPTS:
                 raise
             continue
@@ -324,7 +324,7 @@ def restore_command(database: Database, bookmark: str) -> str:
 def _release(session: Session, names: LedgerNames, owner: Owner, result: Result | None) -> None:
     # Remote engines cannot bind a migration's time before it commits: record the
     # server-reported times now (a no-op where the engine bound them).
-    timings = [(f"{a.name}.sql", a.ms) for a in (result.applied if result else ()) if a.ms > 0]
+    timings = [(f"{a.name}.sql", a.ms) for a in (result.applied if result else ()) if a.timed]
     extra = timing_statements(names, timings)
     # If this fails the lock expires on its own; the result already says what failed.
     with contextlib.suppress(OrchestrateError):
