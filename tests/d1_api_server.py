@@ -695,6 +695,10 @@ class _Dropped(Exception):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes; with Nagle's algorithm on, the second
+    # waits for the client's delayed ACK (~40 ms per request), which Cloudflare's
+    # edge does not add and which would swamp the injected latency.
+    disable_nagle_algorithm = True
     server_version = "d1-api-test-server"
     sys_version = ""
 
