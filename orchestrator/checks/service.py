@@ -1,0 +1,141 @@
+"""The library entry points behind ``orchestrate lint`` and ``orchestrate check``.
+
+Both are read-only: they read the workspace and replay on in-memory databases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestrator.checks.config import LintConfig, parse_lint_config
+from orchestrator.checks.engine import Unit, UnitResult, analyze_unit, finish
+from orchestrator.checks.findings import Finding
+from orchestrator.checks.inputs import is_under, loose_units, plan_units, relative_paths
+from orchestrator.checks.rules.naming import NO_NUMBER
+from orchestrator.model import Plan, Problem, Severity
+from orchestrator.planning import build_plan
+from orchestrator.services import display_root, load_workspace
+from orchestrator.settings import Settings
+
+# Plan problems that lint rules report per file instead (N001, N003).
+_REPLACED = frozenset({"naming.duplicate", "naming.shared-number", "naming.short-prefix"})
+
+
+@dataclass(frozen=True)
+class ReplaySummary:
+    """How far the shadow replay of one database got."""
+
+    database: str | None
+    migrations: int
+    replayed: int
+    stopped_at: str | None = None
+
+
+@dataclass(frozen=True)
+class LintReport:
+    """Findings in report order, the text of each file they point into, and replay summaries."""
+
+    root: str
+    findings: tuple[Finding, ...]
+    sources: Mapping[str, str] = field(default_factory=dict)
+    replays: tuple[ReplaySummary, ...] = ()
+    files: int = 0
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.is_error for f in self.findings)
+
+    def counts(self) -> dict[str, int]:
+        """Findings per severity, every severity present."""
+        return {s.value: sum(1 for f in self.findings if f.severity is s) for s in Severity}
+
+
+def load_lint_config(settings: Settings) -> LintConfig:
+    """The validated ``[lint]`` table (ConfigError, exit 2, when it is wrong)."""
+    return parse_lint_config(settings.lint, settings.config_file)
+
+
+def lint_workspace(
+    settings: Settings,
+    env: str | None = None,
+    names: tuple[str, ...] = (),
+    paths: Iterable[Path] = (),
+) -> LintReport:
+    """Static rules (with the shadow schema as context) over the workspace or ``paths``."""
+    config = load_lint_config(settings)
+    selected = relative_paths(settings.root, paths)
+    plan = _plan(settings, env, names)
+    units = plan_units(plan, selected)
+    if selected:
+        known = {step.migration.file for db in plan.databases for step in db.steps}
+        units += loose_units(settings.root, selected, known)
+    results = [analyze_unit(unit, measure=False) for unit in units]
+    raw = [f for r in results for f in r.findings] + _no_number(plan.all_problems)
+    findings = [f for f in raw if f.file is not None and is_under(f.file, selected)]
+    return _report(plan.root, results, findings, config, report_unused=False)
+
+
+def check_workspace(
+    settings: Settings, env: str | None = None, names: tuple[str, ...] = ()
+) -> LintReport:
+    """The CI gate: plan problems, every rule, and the measured shadow replay of every database."""
+    config = load_lint_config(settings)
+    plan = _plan(settings, env, names)
+    results = [analyze_unit(unit, measure=True) for unit in plan_units(plan, ())]
+    findings = [f for r in results for f in r.findings] + problem_findings(plan.all_problems)
+    return _report(plan.root, results, findings, config, report_unused=True)
+
+
+def _plan(settings: Settings, env: str | None, names: tuple[str, ...]) -> Plan:
+    return build_plan(load_workspace(settings, env, names), root=display_root(settings))
+
+
+def _report(
+    root: str,
+    results: list[UnitResult],
+    findings: list[Finding],
+    config: LintConfig,
+    report_unused: bool,
+) -> LintReport:
+    migrations = [m for r in results for m in r.unit.migrations]
+    final = finish(findings, migrations, config, report_unused)
+    sources = {m.file: m.sql for m in migrations}
+    return LintReport(
+        root, final, sources, tuple(_summary(r.unit, r) for r in results), len(migrations)
+    )
+
+
+def _summary(unit: Unit, result: UnitResult) -> ReplaySummary:
+    stopped = result.replay.stopped
+    where = f"{stopped.file}:{stopped.line}" if stopped else None
+    return ReplaySummary(unit.database, len(unit.migrations), len(result.replay.steps), where)
+
+
+def problem_findings(problems: Iterable[Problem]) -> list[Finding]:
+    """Plan problems as findings (rule = problem code), minus those lint rules report per file."""
+    found = []
+    for problem in problems:
+        if problem.code == "naming.no-number":
+            found.extend(_no_number([problem]))
+        elif problem.code not in _REPLACED:
+            found.append(
+                Finding(
+                    problem.code,
+                    problem.severity,
+                    problem.message,
+                    problem.file,
+                    problem.line,
+                    problem.database,
+                )
+            )
+    return found
+
+
+def _no_number(problems: Iterable[Problem]) -> list[Finding]:
+    return [
+        Finding("N002", Severity.ERROR, NO_NUMBER, p.file, 1, p.database)
+        for p in problems
+        if p.code == "naming.no-number"
+    ]
