@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import WORK, best_of, report, run_command  # noqa: E402
-from synth import generate  # noqa: E402
+from common import WORK, best_of, report, run_command
+from synth import generate
 
 
 def bare_reference(root: Path) -> None:
@@ -30,13 +30,40 @@ def main() -> None:
     root = WORK / "status-100x100"
     shutil.rmtree(root, ignore_errors=True)
     generate(root, 100, 100)
-    run_command([sys.executable, "-m", "orchestrator", "apply", "--all", "--root", str(root), "--format", "json"])
-    status = [sys.executable, "-m", "orchestrator", "status", "--root", str(root), "--format", "json"]
+    run_command(
+        [
+            sys.executable,
+            "-m",
+            "orchestrator",
+            "apply",
+            "--all",
+            "--root",
+            str(root),
+            "--format",
+            "json",
+        ]
+    )
+    status = [
+        sys.executable,
+        "-m",
+        "orchestrator",
+        "status",
+        "--root",
+        str(root),
+        "--format",
+        "json",
+    ]
     doc = json.loads(run_command(status).stdout)
     assert len(doc["databases"]) == 100 and doc["pending"] == 0, doc["headline"]
     measured = best_of(5, lambda: run_command(status))
     reference = best_of(5, lambda: bare_reference(root))
-    report("status 100x100 (process)", measured, "bare read+sha256 + sqlite3 ledger loop (in-process)", reference, "<= 2.0 s")
+    report(
+        "status 100x100 (process)",
+        measured,
+        "bare read+sha256 + sqlite3 ledger loop (in-process)",
+        reference,
+        "<= 2.0 s",
+    )
 
 
 if __name__ == "__main__":

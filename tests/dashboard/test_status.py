@@ -22,7 +22,9 @@ TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}")
 
 
 def run(*args: str, width: int = 100) -> tuple[int, str]:
-    result = runner.invoke(app, list(args), env={"COLUMNS": str(width), "NO_COLOR": "1", "TERM": "dumb"})
+    result = runner.invoke(
+        app, list(args), env={"COLUMNS": str(width), "NO_COLOR": "1", "TERM": "dumb"}
+    )
     return result.exit_code, result.stdout
 
 
@@ -65,7 +67,9 @@ def test_status_json_content(monorepo: Path) -> None:
     first = doc["databases"][0]
     assert first["name"] == "io-db" and first["urgency"] == "changed"
     assert first["changed"] == ["packages/io/migrations/002_api_keys.sql"]
-    assert first["last_applied"] == "0005_workflows" and first["next_pending"][0].endswith("006_workflow_runs.sql")
+    assert first["last_applied"] == "0005_workflows" and first["next_pending"][0].endswith(
+        "006_workflow_runs.sql"
+    )
     assert "io-db" in doc["headline"] and "changed" in doc["attention"]
     agency = next(d for d in doc["databases"] if d["name"] == "agency-db")
     assert (agency["applied"], agency["pending"], agency["urgency"]) == (6, 0, "fine")
@@ -91,7 +95,9 @@ def test_status_shows_a_held_lock(monorepo: Path) -> None:
     import sqlite3
 
     connection = sqlite3.connect(state_path(monorepo, "agency-db"))
-    connection.execute("INSERT INTO _migrations_lock VALUES (1, 'ci-run-7', 'ci-host', 4242, '2026-01-01 00:00:00', 9e18)")
+    connection.execute(
+        "INSERT INTO _migrations_lock VALUES (1, 'ci-run-7', 'ci-host', 4242, '2026-01-01 00:00:00', 9e18)"
+    )
     connection.commit()
     connection.close()
     _, out = run("status", "--root", str(monorepo), "--format", "json")
@@ -118,7 +124,11 @@ def test_graph_snapshots(monorepo: Path, fmt: str) -> None:
 
 
 def test_graph_marks_inferred_cross_package_edges(monorepo: Path) -> None:
-    _, out = run("graph", "--root", str(monorepo), "--db", "create-something-db", "--format", "mermaid")
+    _, out = run(
+        "graph", "--root", str(monorepo), "--db", "create-something-db", "--format", "mermaid"
+    )
     assert out.startswith("flowchart LR")
-    assert re.search(r"create_something_db_0001_users -\. inferred \.-> create_something_db_0013_page_views", out)
+    assert re.search(
+        r"create_something_db_0001_users -\. inferred \.-> create_something_db_0013_page_views", out
+    )
     assert "create_something_db_0001_users --> create_something_db_0002_user_sessions" in out
