@@ -158,6 +158,15 @@ def _levels(value: Any, where: _Where, key: str) -> dict[str, tuple[int, str]]:
     return result
 
 
+def mention_line(path: Path, word: str) -> int | None:
+    """First line that mentions ``word`` (keys inside inline tables, list items)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return next((n for n, text in enumerate(lines, 1) if word in text), None)
+
+
 def specificity(selector: str) -> int:
     """2 for a code or slug, 1 for a family or letter, 0 for ``all``."""
     text = selector.strip()
@@ -173,7 +182,12 @@ class _Where:
         self.source = source
 
     def error(self, message: str, key: str, hint: str = "") -> ConfigError:
-        line = key_line(self.source, key.rsplit(".", 1)[-1]) if self.source else None
+        name = key.rsplit(".", 1)[-1]
+        line = (
+            (key_line(self.source, name) or mention_line(self.source, name))
+            if self.source
+            else None
+        )
         file = str(self.source) if self.source else None
         return ConfigError(f"[lint] {message}", file=file, line=line, hint=hint)
 
