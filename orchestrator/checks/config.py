@@ -182,6 +182,7 @@ class _Where:
         self.source = source
 
     def error(self, message: str, key: str, hint: str = "") -> ConfigError:
+        """A ConfigError at the line that sets ``key``."""
         name = key.rsplit(".", 1)[-1]
         line = (
             (key_line(self.source, name) or mention_line(self.source, name))
@@ -192,11 +193,13 @@ class _Where:
         return ConfigError(f"[lint] {message}", file=file, line=line, hint=hint)
 
     def table(self, value: Any, key: str) -> dict[str, Any]:
+        """``value`` when it is a TOML table, else an error."""
         if not isinstance(value, dict):
             raise self.error(f"{key} must be a table", key)
         return value
 
     def keys(self, section: Mapping[str, Any], known: tuple[str, ...], prefix: str) -> None:
+        """Refuse keys outside ``known``, suggesting the closest."""
         for key in section:
             if key not in known:
                 close = difflib.get_close_matches(key, known, n=1)
@@ -204,6 +207,7 @@ class _Where:
                 raise self.error(f"unknown key {prefix}{key}", key, hint)
 
     def codes(self, selector: str, key: str) -> frozenset[str]:
+        """The codes ``selector`` names, or an error with a suggestion."""
         codes = resolve(selector)
         if not codes:
             close = difflib.get_close_matches(selector, selector_names(), n=1)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from orchestrator.cli.commands import app
@@ -84,7 +84,7 @@ def test_lint_is_static_and_still_fails_on_the_cascade(monorepo: Path) -> None:
     assert code == 1 and "D002" in rules and "P001" not in rules and "config.env-only" not in rules
 
 
-def test_lint_paths_narrow_the_report(monorepo: Path, monkeypatch: Any) -> None:
+def test_lint_paths_narrow_the_report(monorepo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(monorepo)
     code, doc = run_json("lint", "packages/io/migrations")
     assert code == 0
@@ -178,4 +178,19 @@ def test_check_and_lint_write_nothing(monorepo: Path) -> None:
 def test_help_has_an_example() -> None:
     for command in ("lint", "check"):
         code, out, _ = run(command, "--help")
-        assert code == 0 and "Example" in out and os.linesep in out
+        assert code == 0 and "Example" in out
+
+
+def test_the_recommended_recipe_fixes_the_fixture(monorepo: Path) -> None:
+    path = monorepo / PATTERN_2
+    sql = path.read_text()
+    children = ("template_versions", "template_purchases")
+    backups = "".join(f"CREATE TABLE {c}_backup AS SELECT * FROM {c};\n" for c in children)
+    restore = "".join(f"INSERT OR IGNORE INTO {c} SELECT * FROM {c}_backup;\n" for c in children)
+    drops = "".join(f"DROP TABLE {c}_backup;\n" for c in children)
+    sql = sql.replace("PRAGMA foreign_keys=OFF;", "PRAGMA defer_foreign_keys = on;\n" + backups)
+    sql = sql.replace("PRAGMA foreign_keys=ON;", restore + drops)
+    path.write_text(sql)
+    code, doc = run_json("check", "--root", str(monorepo))
+    assert code == 0, [f for f in doc["findings"] if f["severity"] == "error"]
+    assert not [f for f in doc["findings"] if f["file"] == PATTERN_2]

@@ -178,3 +178,14 @@ def test_attach_and_vacuum_never_run(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.chdir(tmp_path)
     replay(parse_all([T, "ATTACH DATABASE 'escape.db' AS other;\nVACUUM INTO 'copy.db';"]))
     assert os.listdir(tmp_path) == []
+
+
+def test_forked_workers_give_the_same_findings() -> None:
+    from orchestrator.checks.engine import Unit, analyze_units
+
+    units = [Unit(f"db{n}", parse_all([PARENT, CHILD, PATTERN_2], f"db{n}")) for n in range(3)]
+    alone = analyze_units(units, True, workers=1)
+    forked = analyze_units(units, True, workers=2, threshold=0)
+    assert [r.findings for r in forked] == [r.findings for r in alone]
+    assert [r.replayed for r in forked] == [3, 3, 3]
+    assert any(f.rule == "P001" for f in forked[0].findings)

@@ -68,3 +68,13 @@ def test_the_static_and_measured_finding_share_one_suppression() -> None:
     # The second run also reports I004 at the ALTER line; one comment covers both.
     found = run_rules([T, f"-- orchestrate: ignore[I004] ledger-guarded\n{ALTER}"], measure=True)
     assert codes(found) == set()
+
+
+def test_a_suppression_of_a_rule_switched_off_is_not_unused() -> None:
+    from orchestrator.checks.config import parse_lint_config
+
+    body = (
+        "-- orchestrate: ignore[X001] dropped on purpose\nCREATE INDEX IF NOT EXISTS i ON t(name);"
+    )
+    off = parse_lint_config({"ignore": ["X001"]})
+    assert codes(run_rules([T, body], measure=True, config=off)) == set()
