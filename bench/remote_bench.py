@@ -33,9 +33,8 @@ from pathlib import Path
 
 import httpx
 
-BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH))
-sys.path.insert(0, str(BENCH.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import WORK, report
 from synth import database_id, generate
@@ -149,7 +148,10 @@ def main() -> None:
         critical,
         "<= 1.3x",
     )
-    for every_time, label in ((False, "list once per database"), (True, "list before every migration")):
+    for every_time, label in (
+        (False, "list once per database"),
+        (True, "list before every migration"),
+    ):
         server = start_server(WORK / "remote-server-doc")
         try:
             document = run_document_style(root, server, every_time)

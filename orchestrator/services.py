@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from orchestrator.dashboard import Dashboard, LintCounts, build_dashboard
 from orchestrator.discovery import discover_workspace
 from orchestrator.engines import Batch, Engine
 from orchestrator.engines.ledger import (
@@ -190,6 +191,16 @@ class ApplyRequest:
 
     def options(self) -> ApplyOptions:
         s = self.settings
+        flag_given = s.sources.get("allow_out_of_order") == "command line"
+        per_database = (
+            ()
+            if flag_given
+            else tuple(
+                (name, db.allow_out_of_order)
+                for name, db in s.databases.items()
+                if db.allow_out_of_order is not None
+            )
+        )
         return ApplyOptions(
             s.ledger_table,
             self.to,
@@ -197,6 +208,7 @@ class ApplyRequest:
             self.fail_fast,
             s.concurrency,
             s.lock_timeout,
+            out_of_order_by_database=per_database,
         )
 
 
@@ -220,7 +232,11 @@ def plan_batches(request: ApplyRequest) -> dict[str, list[Batch] | Refusal]:
             continue
         state = found.states.get(db.database.key, EMPTY_STATE)
         result[db.database.name] = planned_batches(
-            db, state, options.ledger_table, options.to, options.allow_out_of_order
+            db,
+            state,
+            options.ledger_table,
+            options.to,
+            options.allows_out_of_order(db.database.name),
         )
     return result
 
@@ -273,3 +289,30 @@ def database_history(
         entries = compare_history(database, rows)
         histories.append(TargetHistory(database, where, target.label, entries))
     return tuple(histories)
+
+
+def make_dashboard(request: ApplyRequest) -> Dashboard:
+    """Read every database of the target in parallel and build the dashboard (read-only)."""
+    engine = request.make_engine()
+    found = survey(request.settings, request.env, request.names, engine)
+    lint = lint_counts(found.plan, request.settings, request.env, request.names)
+    return build_dashboard(found.plan, found.states, lint)
+
+
+def lint_counts(
+    plan: Plan, settings: Settings, env: str | None = None, names: tuple[str, ...] = ()
+) -> dict[str, LintCounts]:
+    """Lint errors and warnings in each database's pending migrations (nothing pending: no lint)."""
+    from orchestrator.checks.service import lint_workspace  # the checks are only needed here
+
+    pending = {s.migration.file: db.database.name for db in plan.databases for s in db.pending}
+    if not pending:
+        return {}
+    report = lint_workspace(settings, env, names, [settings.root / file for file in pending])
+    counted: dict[str, list[int]] = {}
+    for finding in report.findings:
+        database = pending.get(finding.file or "")
+        if database is not None and finding.severity is not Severity.INFO:
+            counts = counted.setdefault(database, [0, 0])
+            counts[0 if finding.is_error else 1] += 1
+    return {db: LintCounts(errors, warnings) for db, (errors, warnings) in counted.items()}

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from orchestrator.engines.api import ApiEngine
 from orchestrator.engines.d1http import Credentials, D1Http
 from orchestrator.engines.ratelimit import RateBudget, RetryPolicy
 from tests.conftest import toml_binding, write_tree
-from tests.d1_api_server import D1ApiServer
+from tests.d1_api_server import D1ApiServer, RequestRecord
 
 TOKEN = "tok-S3CRET-4b1d9f7e2c"  # distinctive, so a leak is easy to find
 ACCOUNT = "acc-test"
@@ -75,3 +76,16 @@ def serve_tree(server: D1ApiServer, databases: int) -> None:
     """Create the tree's databases on the stand-in, under their config ids."""
     for d in range(databases):
         server.create_database(f"db{d}", db_id(d))
+
+
+def settled(server: D1ApiServer, timeout: float = 2.0) -> list[RequestRecord]:
+    """The request log once every request is finished: the server records a status
+    just after the client has its answer, so a test may look a moment too early."""
+    deadline = time.monotonic() + timeout
+    while True:
+        records = server.requests
+        if all(r.status is not None or r.fault is not None for r in records):
+            return records
+        if time.monotonic() > deadline:
+            raise AssertionError(f"requests still running: {records}")
+        time.sleep(0.01)

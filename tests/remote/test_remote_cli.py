@@ -148,5 +148,6 @@ def test_the_printed_restore_command_undoes_the_release(
     assert restored.returncode == 0, restored.stdout + restored.stderr
     db_id = DATABASES["learn-db"][0]
     assert remote_env.execute_local(db_id, "SELECT name FROM sqlite_master") == []
-    code, plan = cli_json("plan", "--remote", "--db", "learn-db", "--root", str(monorepo))
-    assert code == 0 and plan["databases"][0]["pending"] == 11
+    _, plan = cli_json("plan", "--remote", "--root", str(monorepo))
+    pending = {d["name"]: d["pending"] for d in plan["databases"]}
+    assert pending["learn-db"] == 11 and pending["io-db"] == 0

@@ -19,7 +19,16 @@ from orchestrator.runner import ApplyOptions, apply_plan
 from orchestrator.services import survey
 from orchestrator.settings import Settings
 from tests.d1_api_server import D1ApiServer, Fault
-from tests.remote.conftest import ACCOUNT, FAST, TOKEN, api_engine, db_id, serve_tree, small_tree
+from tests.remote.conftest import (
+    ACCOUNT,
+    FAST,
+    TOKEN,
+    api_engine,
+    db_id,
+    serve_tree,
+    settled,
+    small_tree,
+)
 from tests.remote.recording import RecordingTransport
 from tests.remote.test_remote_api_engine import database
 
@@ -54,7 +63,7 @@ def test_429_waits_for_retry_after_then_retries(api_server: D1ApiServer, root: P
     rows = session_of(api_engine(api_server), root).run(read_batch()).rows
     assert rows == (({"one": 1},),)
     assert time.monotonic() - started >= 0.4
-    assert [r.status for r in api_server.requests] == [429, 200]
+    assert [r.status for r in settled(api_server)] == [429, 200]
 
 
 def test_429_on_a_migration_is_resent_since_nothing_ran(
@@ -69,7 +78,7 @@ def test_5xx_on_reads_is_retried_with_backoff(api_server: D1ApiServer, root: Pat
     api_server.faults.http_5xx(503, path="/query")
     api_server.faults.http_5xx(500, path="/query")
     assert session_of(api_engine(api_server), root).run(read_batch()).rows == (({"one": 1},),)
-    assert [r.status for r in api_server.requests] == [503, 500, 200]
+    assert [r.status for r in settled(api_server)] == [503, 500, 200]
 
 
 def test_reads_give_up_after_the_last_attempt(api_server: D1ApiServer, root: Path) -> None:
@@ -82,7 +91,7 @@ def test_a_read_timeout_is_retried(api_server: D1ApiServer, root: Path) -> None:
     api_server.faults.timeout(seconds=1.0, path="/query")
     engine = api_engine(api_server, read_timeout=0.3)
     assert session_of(engine, root).run(read_batch()).rows == (({"one": 1},),)
-    assert len(api_server.requests) == 2
+    assert len(settled(api_server)) == 2
 
 
 def test_5xx_on_a_migration_is_not_resent_blindly(api_server: D1ApiServer, root: Path) -> None:
@@ -91,7 +100,7 @@ def test_5xx_on_a_migration_is_not_resent_blindly(api_server: D1ApiServer, root:
     api_server.faults.http_5xx(503, path="/query")
     with pytest.raises(OutcomeUnknown):
         session_of(engine, root).run(write)
-    assert len(api_server.requests) == 1
+    assert len(settled(api_server)) == 1
 
 
 def test_5xx_on_a_migration_is_checked_against_the_ledger_then_resent(
@@ -187,7 +196,7 @@ def test_403_on_a_write_stops_every_database_naming_d1_edit(
     assert statuses["db2"] == statuses["db1"]
     touched = {r.path.split("/")[7] for r in api_server.requests}
     assert touched == {db_id(0)}  # nobody else was even asked
-    assert sum(r.status == 403 for r in api_server.requests) == 1  # refused calls are not retried
+    assert sum(r.status == 403 for r in settled(api_server)) == 1  # refused calls are not retried
 
 
 def test_401_on_the_bookmark_names_d1_read(api_server: D1ApiServer, root: Path) -> None:
