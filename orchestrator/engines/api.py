@@ -18,6 +18,7 @@ import httpx
 from orchestrator.engines import Batch, BatchResult, Target
 from orchestrator.engines.d1http import D1_EDIT, D1_READ, D1Http, credentials_from
 from orchestrator.engines.remote import (
+    batch_result,
     bound_params,
     locate_failure,
     reads_only,
@@ -93,7 +94,7 @@ class ApiSession:
         except BatchError as exc:
             index = locate_failure(batch.statements, exc.sqlite_message)
             raise BatchError(exc.sqlite_message, index) from None
-        return _batch_result(result, batch, what)
+        return batch_result(result, batch, what)
 
     def bookmark(self) -> str | None:
         """The Time Travel bookmark of the database's current state."""
@@ -106,13 +107,3 @@ class ApiSession:
 
     def close(self) -> None:
         """Nothing to release: the connection pool belongs to the engine."""
-
-
-def _batch_result(result: Any, batch: Batch, what: str) -> BatchResult:
-    entries = result if isinstance(result, list) else []
-    if len(entries) != len(batch.statements) and retry_safe(batch):
-        # Rows are matched to statements by position; a mismatch would misread the ledger.
-        raise TargetError(f"{what}: {len(entries)} results for {len(batch.statements)} statements")
-    rows = tuple(tuple(e.get("results") or ()) for e in entries if isinstance(e, dict))
-    duration = sum(float((e.get("meta") or {}).get("duration") or 0.0) for e in entries)
-    return BatchResult(rows, duration)

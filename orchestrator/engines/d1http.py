@@ -35,6 +35,8 @@ D1_EDIT = "D1 Edit"
 DEFAULT_TIMEOUT = httpx.Timeout(35.0, connect=10.0)
 _TOKEN_RE = re.compile(r"[\x21-\x7e]+")
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Refused before anything left this machine, and no retry will change that.
+_CANNOT_SEND = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
 
 log = logging.getLogger("orchestrator.d1api")
 
@@ -68,6 +70,8 @@ def credentials_from(remote: Mapping[str, Any], environ: Mapping[str, str]) -> C
             hint="`wrangler whoami` prints it",
         )
     base = environ.get("CLOUDFLARE_API_BASE_URL") or str(remote.get("base_url", DEFAULT_BASE_URL))
+    if not base.startswith(("https://", "http://")):
+        raise UsageError(f"the D1 API base URL must start with https:// (got {base!r})")
     return Credentials(account, base.rstrip("/"), token, token_env)
 
 
@@ -147,12 +151,16 @@ class D1Http:
             response = self._client.request(method, path, json=body)
         except _NOT_SENT as exc:
             return _Retry(self._describe(exc))
+        except _CANNOT_SEND as exc:
+            raise TargetError(f"{what}: {self._describe(exc)}") from None
         except httpx.TransportError as exc:
             if not retry_safe:
                 raise OutcomeUnknown(
                     f"{what}: {self._describe(exc)} after the request was sent"
                 ) from None
             return _Retry(self._describe(exc))
+        except httpx.HTTPError as exc:  # an answer we cannot read (decoding, redirects)
+            raise TargetError(f"{what}: {self._describe(exc)}") from None
         log.debug("%s %s -> HTTP %d", method, path, response.status_code)
         return self._outcome(response, retry_safe, permission, what)
 

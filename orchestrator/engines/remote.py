@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable, Sequence
 
 from orchestrator.discovery.wrangler import is_placeholder_id
-from orchestrator.engines import Batch, Sql, Target
+from orchestrator.engines import Batch, BatchResult, Sql, Target
 from orchestrator.engines.ledger import Elapsed
-from orchestrator.errors import TargetError
+from orchestrator.errors import BatchError, TargetError
 from orchestrator.model import Binding, Database
 from orchestrator.sqltext import Kind, tokenize
 
@@ -139,3 +139,18 @@ def _first(statements: Sequence[Sql], test: Matcher) -> int | None:
         if test(words, names):
             return index
     return None
+
+
+def batch_result(document: object, batch: Batch, what: str) -> BatchResult:
+    """Rows per statement from D1's result array (the API's ``result``, wrangler's ``--json``)."""
+    entries = [e for e in document if isinstance(e, dict)] if isinstance(document, list) else []
+    for index, entry in enumerate(entries):
+        if entry.get("success") is False:  # D1 fails whole requests; this is a safety net
+            message = clean_message(str(entry.get("error") or "statement failed"))
+            raise BatchError(message, index)
+    if len(entries) != len(batch.statements) and retry_safe(batch):
+        # Rows are matched to statements by position; a mismatch would misread the ledger.
+        raise TargetError(f"{what}: {len(entries)} results for {len(batch.statements)} statements")
+    rows = tuple(tuple(e.get("results") or ()) for e in entries)
+    duration = sum(float((e.get("meta") or {}).get("duration") or 0.0) for e in entries)
+    return BatchResult(rows, duration)

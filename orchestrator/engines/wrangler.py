@@ -27,7 +27,13 @@ from orchestrator.engines import Batch, BatchResult, Sql, Target
 from orchestrator.engines.d1http import D1_EDIT, D1_READ
 from orchestrator.engines.localstate import state_file
 from orchestrator.engines.ratelimit import RateBudget, RetryPolicy
-from orchestrator.engines.remote import locate_failure, reads_only, remote_target, retry_safe
+from orchestrator.engines.remote import (
+    batch_result,
+    locate_failure,
+    reads_only,
+    remote_target,
+    retry_safe,
+)
 from orchestrator.engines.wranglercli import (
     Failure,
     Runner,
@@ -176,7 +182,7 @@ class WranglerSession:
         with tempfile.TemporaryDirectory(prefix="orchestrate-") as scratch:
             argv = self.engine.execute_argv(self.target, self._sql_args(text, Path(scratch), what))
             document = self._call(argv, retry_safe(batch), permission, what, batch.statements)
-        return _batch_result(document, batch, what)
+        return batch_result(document, batch, what)
 
     def bookmark(self) -> str | None:
         """Remote: the Time Travel bookmark (``d1 time-travel info``). Local state has none."""
@@ -195,7 +201,7 @@ class WranglerSession:
 
     def _sql_args(self, text: str, scratch: Path, what: str) -> list[str]:
         if len(text.encode("utf-8")) <= COMMAND_LIMIT:
-            return ["--command", text]
+            return [f"--command={text}"]  # one token: text starting with "-" stays a value
         if self.engine.remote:
             raise TargetError(
                 f"{what}: {len(text.encode()) // 1024} KiB is too long for `d1 execute --command`",
@@ -203,7 +209,7 @@ class WranglerSession:
             )
         path = scratch / "batch.sql"
         path.write_text(text, encoding="utf-8")
-        return ["--file", str(path)]
+        return [f"--file={path}"]
 
     def _call(
         self,
@@ -267,12 +273,3 @@ def _act_on(
             raise OutcomeUnknown(f"{what}: {failure.message}; the batch may or may not have run")
         return failure.message
     raise TargetError(f"{what}: wrangler: {failure.message}")
-
-
-def _batch_result(document: Any, batch: Batch, what: str) -> BatchResult:
-    entries = [e for e in document if isinstance(e, dict)] if isinstance(document, list) else []
-    if len(entries) != len(batch.statements) and retry_safe(batch):
-        raise TargetError(f"{what}: {len(entries)} results for {len(batch.statements)} statements")
-    rows = tuple(tuple(e.get("results") or ()) for e in entries)
-    duration = sum(float((e.get("meta") or {}).get("duration") or 0.0) for e in entries)
-    return BatchResult(rows, duration)

@@ -216,14 +216,15 @@ def _looks_transient(text: str, code: object) -> bool:
 
 
 def _json_in(text: str) -> Any:
-    stripped = text.strip()
-    starts = [i for i in (stripped.find("["), stripped.find("{")) if i >= 0]
-    if not starts:
-        return None
-    try:
-        return json.loads(stripped[min(starts) :])
-    except ValueError:
-        return None
+    """The JSON document in ``text``: at its start or at the start of a line (after any banner)."""
+    decoder = json.JSONDecoder()
+    starts = [0] + [m.end() for m in re.finditer(r"\n(?=[\[{])", text)]
+    for start in starts:
+        try:
+            return decoder.raw_decode(text.lstrip() if start == 0 else text[start:])[0]
+        except ValueError:
+            continue
+    return None
 
 
 def _is_error(document: Any) -> bool:

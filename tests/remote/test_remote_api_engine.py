@@ -16,7 +16,7 @@ from orchestrator.engines.local import LocalEngine
 from orchestrator.engines.select import choose_engine
 from orchestrator.engines.wrangler import WranglerEngine
 from orchestrator.errors import BatchError, TargetError, UsageError
-from orchestrator.model import Database
+from orchestrator.model import Binding, Database
 from orchestrator.runner import ApplyOptions, apply_plan
 from orchestrator.services import survey
 from orchestrator.settings import Settings, load_settings
@@ -223,4 +223,24 @@ def test_http_client_repr_and_headers_hide_the_token(api_server: D1ApiServer) ->
     assert TOKEN not in repr(Credentials(ACCOUNT, api_server.base_url, TOKEN))
     assert "[secure]" in repr(
         httpx.Request("GET", "http://x", headers={"Authorization": TOKEN}).headers
+    )
+
+
+def test_a_base_url_that_cannot_work_fails_at_once() -> None:
+    env = {"CLOUDFLARE_API_TOKEN": TOKEN, "CLOUDFLARE_ACCOUNT_ID": ACCOUNT}
+    with pytest.raises(UsageError, match="must start with https://"):
+        credentials_from({}, env | {"CLOUDFLARE_API_BASE_URL": "api.cloudflare.com/client/v4"})
+    engine = ApiEngine(D1Http(Credentials(ACCOUNT, "ftp://127.0.0.1:9/v4", TOKEN), policy=FAST))
+    target = engine.targets(database_for_id())[0]
+    with pytest.raises(TargetError, match="UnsupportedProtocol"):
+        engine.open(target).run(Batch((Sql("SELECT 1"),)))
+
+
+def database_for_id() -> Database:
+    return Database("k", "db0", db_id(0), (binding_with_id(),), ())
+
+
+def binding_with_id() -> Binding:
+    return Binding(
+        "packages/p0", "DB", "packages/p0/wrangler.toml", "db0", db_id(0), "", "m", "d1_migrations"
     )

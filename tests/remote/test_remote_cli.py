@@ -151,3 +151,22 @@ def test_the_printed_restore_command_undoes_the_release(
     _, plan = cli_json("plan", "--remote", "--root", str(monorepo))
     pending = {d["name"]: d["pending"] for d in plan["databases"]}
     assert pending["learn-db"] == 11 and pending["io-db"] == 0
+
+
+def test_unlock_and_dry_run_work_remotely(
+    applied: dict[str, Any], monorepo: Path, remote_env: D1ApiServer
+) -> None:
+    io_id = DATABASES["io-db"][0]
+    remote_env.execute_local(
+        io_id,
+        "INSERT INTO _migrations_lock (id, owner, host, pid, acquired_at, expires_at) "
+        "VALUES (1, 'someone', 'elsewhere', 1, '2026-01-01 00:00:00', 9e18)",
+    )
+    code, out, _ = cli("unlock", "--db", "io-db", "--remote", "--root", str(monorepo))
+    assert code == 0 and "io-db (remote): unlocked" in out
+    assert remote_env.execute_local(io_id, "SELECT COUNT(*) FROM _migrations_lock") == [(0,)]
+    (monorepo / "packages/io/migrations/013_more.sql").write_text("CREATE TABLE more (a);\n")
+    before = remote_env.version(io_id)
+    code, out, _ = cli("apply", "--db", "io-db", "--remote", "--dry-run", "--root", str(monorepo))
+    assert code == 0 and "CREATE TABLE more (a);" in out
+    assert remote_env.version(io_id) == before  # nothing written

@@ -99,7 +99,7 @@ def test_remote_argv_runs_in_the_package_with_its_config(monorepo: Path) -> None
     [(argv, cwd, env)] = runner.calls
     assert argv == [
         *("wrangler", "d1", "execute", "IO_DB", "--remote", "--json"),
-        *("-c", "wrangler.jsonc", "--command", "SELECT 1 AS one;"),
+        *("-c", "wrangler.jsonc", "--command=SELECT 1 AS one;"),
     ]
     assert cwd == monorepo / "packages/admin"  # the first binding carrying the id
     assert env == {"X": "1"}
@@ -111,9 +111,7 @@ def test_env_bindings_pass_env(monorepo: Path) -> None:
     [target] = engine.targets(database(monorepo, "notifications-db-staging", env="staging"))
     engine.open(target).run(one_statement())
     argv = runner.calls[0][0]
-    assert argv[argv.index("-c") : argv.index("--command")] == [
-        *("-c", "wrangler.toml", "--env", "staging")
-    ]
+    assert argv[argv.index("-c") : -1] == ["-c", "wrangler.toml", "--env", "staging"]
 
 
 def test_local_argv_targets_each_binding_package_and_honours_persist_to(
@@ -159,7 +157,7 @@ def test_a_batch_is_one_command_with_values_rendered_as_literals(monorepo: Path)
     )
     engine.open(target).run(batch)
     command = runner.calls[0][0][-1]
-    assert command == (
+    assert command == "--command=" + (
         "CREATE TABLE t (a TEXT, b INTEGER, c REAL);\n"
         "INSERT INTO t VALUES ('it''s; ''--', (-3), NULL);\n"
         "DELETE FROM t WHERE c < 1.5;"
@@ -177,7 +175,7 @@ def test_a_batch_too_long_for_one_argument(monorepo: Path) -> None:
     local = engine_for(monorepo, runner, remote=False)
     local.open(local.targets(database(monorepo, "io-db"))[0]).run(huge)
     argv = runner.calls[0][0]
-    assert argv[-2] == "--file" and argv[-1].endswith("batch.sql")  # atomic locally
+    assert argv[-1].startswith("--file=") and argv[-1].endswith("batch.sql")  # atomic locally
 
 
 # --------------------------------------------------------------------------- errors
@@ -403,3 +401,16 @@ def test_remote_targets_need_a_database_id(monorepo: Path) -> None:
     with pytest.raises(TargetError) as caught:
         engine.targets(database(monorepo, "dashboard-db"))
     assert caught.value.file == "packages/legacy-dashboard/wrangler.toml"
+
+
+def test_json_after_a_banner_is_still_found(monorepo: Path) -> None:
+    noisy = Completed(0, "▲ [WARNING] something\n" + json.dumps([{"results": [], "meta": {}}]), "")
+    result = run_with(monorepo, noisy)
+    assert result is not None
+
+
+def test_a_failed_entry_in_a_successful_answer_is_a_batch_error(monorepo: Path) -> None:
+    answer = Completed(0, json.dumps([{"success": True}, {"success": False, "error": "boom"}]), "")
+    with pytest.raises(BatchError) as caught:
+        run_with(monorepo, answer, batch=MIGRATION)
+    assert caught.value.index == 1
