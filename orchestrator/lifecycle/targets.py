@@ -122,3 +122,10 @@ def discover_envs(settings: Settings) -> tuple[str, ...]:
         for env in read_config(settings.root, config, None).envs_with_d1
     }
     return tuple(sorted(found))
+
+
+def discover_everything(settings: Settings) -> tuple[tuple[str, ...], tuple[Database, ...]]:
+    """Every env that binds D1, and the databases of the default config and of each env."""
+    envs = discover_envs(settings)
+    databases = tuple(db for env in (None, *envs) for db in load_workspace(settings, env).databases)
+    return envs, databases
