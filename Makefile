@@ -26,8 +26,14 @@ $(WRANGLER):
 
 demo: setup
 	rm -rf .demo && cp -r fixtures/monorepo .demo
+	@echo "== 1. what would run where (nothing applied yet)"
 	$(ORCH) plan --root .demo
-	$(ORCH) plan --root .demo --db io-db --format json | head -n 30
+	@echo "== 2. apply every database in parallel to local D1 state"
+	$(ORCH) apply --all --root .demo
+	@echo "== 3. wrangler itself sees it: nothing left to apply"
+	cd .demo/packages/io && $(CURDIR)/$(WRANGLER) d1 migrations list io-db --local
+	@echo "== 4. plan again: 0 pending"
+	$(ORCH) plan --root .demo --format markdown
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check orchestrator tests bench

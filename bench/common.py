@@ -23,9 +23,11 @@ def best_of(runs: int, action: Callable[[], object]) -> float:
     return statistics.median(times)
 
 
-def run_command(argv: Sequence[str], cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+def run_command(
+    argv: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
     """Run a command (no shell), failing loudly if it fails."""
-    result = subprocess.run(list(argv), cwd=cwd, capture_output=True, check=False)
+    result = subprocess.run(list(argv), cwd=cwd, env=env, capture_output=True, check=False)
     if result.returncode not in (0, 1):
         sys.stderr.write(result.stderr.decode(errors="replace"))
         raise SystemExit(f"benchmark command failed: {' '.join(argv)}")

@@ -237,7 +237,8 @@ class Result:
     seconds: float = 0.0
 
     def __bool__(self) -> bool:
-        return self.status not in (RunStatus.FAILED, RunStatus.INTERRUPTED)
+        # A skipped database was not brought up to date either: the run has failed it.
+        return self.status in (RunStatus.OK, RunStatus.UP_TO_DATE)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ def test_plan_json_follows_the_contract(monorepo: Path) -> None:
 
 
 def test_plan_text_and_markdown(monorepo: Path) -> None:
-    code, out, _ = run("plan", "--root", str(monorepo))
+    _, out, _ = run("plan", "--root", str(monorepo))
     assert "io-db" in out and "009_user_plugins.sql" in out
     _, md, _ = run("plan", "--root", str(monorepo), "--format", "markdown")
     assert md.startswith("### orchestrate plan: local") and "| `io-db` |" in md

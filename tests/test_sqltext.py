@@ -69,3 +69,10 @@ def test_token_kinds(text: str, kind: Kind) -> None:
 def test_leading_comments_are_the_header() -> None:
     head = leading_comments("-- Migration: 0001\n-- Purpose: x\n\nCREATE TABLE t(a); -- not header")
     assert [t.text for t in head] == ["-- Migration: 0001", "-- Purpose: x"]
+
+
+def test_executable_text_drops_comments_like_wrangler() -> None:
+    (statement,) = split_statements(
+        "CREATE TABLE t (\n  a TEXT DEFAULT '--x', -- note\n  b /* c */ INT\n);"
+    )
+    assert statement.executable == "CREATE TABLE t (\n  a TEXT DEFAULT '--x', \n  b  INT\n);"

@@ -24,6 +24,13 @@ from orchestrator.errors import BatchError
 from orchestrator.model import LedgerRow
 
 WRANGLER_COLUMNS = frozenset({"id", "name", "applied_at"})
+WRANGLER_DDL = (
+    "CREATE TABLE IF NOT EXISTS {table}(\n"
+    "\t\tid         INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "\t\tname       TEXT UNIQUE,\n"
+    "\t\tapplied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL\n"
+    ")"
+)
 
 
 class Elapsed:
@@ -116,13 +123,10 @@ def create_statements(names: LedgerNames) -> list[Sql]:
             "pid INTEGER NOT NULL, acquired_at TEXT NOT NULL, expires_at REAL NOT NULL)"
         ),
     ]
+    # Wrangler's own DDL, word for word, so the stored schema is the one wrangler makes.
+    # (Table names are validated identifiers: see settings.IDENTIFIER_RE.)
     for table in names.wrangler_tables:
-        statements.append(
-            Sql(
-                f"CREATE TABLE IF NOT EXISTS {quote_identifier(table)} (id INTEGER PRIMARY KEY "
-                "AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)"
-            )
-        )
+        statements.append(Sql(WRANGLER_DDL.format(table=table)))
     return statements
 
 

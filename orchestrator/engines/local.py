@@ -81,13 +81,33 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """Open without writing a byte, not even -wal/-shm files.
+
+    With WAL content pending (wrangler leaves some), read through SQLite in
+    ``mode=ro``: the -wal/-shm files exist already. Otherwise read the file into
+    memory: SQLite creates -wal/-shm for a WAL-mode file even when ``immutable``.
+    """
+    wal = Path(f"{path}-wal")
     try:
-        connection = sqlite3.connect(
-            f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-        )
-    except sqlite3.Error as exc:
+        if wal.is_file() and wal.stat().st_size > 0:
+            connection = sqlite3.connect(
+                f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
+        else:
+            connection = _in_memory_copy(path)
+    except (sqlite3.Error, OSError) as exc:
         raise TargetError(f"cannot open local D1 state {path}: {exc}") from None
     connection.row_factory = sqlite3.Row
+    return connection
+
+
+def _in_memory_copy(path: Path) -> sqlite3.Connection:
+    image = bytearray(path.read_bytes())
+    if len(image) >= 20:
+        image[18:20] = b"\x01\x01"  # WAL mode -> rollback journal, so memory can serve it
+    connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    if image:
+        connection.deserialize(bytes(image))
     return connection
 
 

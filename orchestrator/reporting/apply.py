@@ -74,6 +74,17 @@ def render_summary(console: Console, run: RunResult) -> None:
             _detail(r),
         )
     console.print(table)
+    for r in run.results:
+        if r.error and r.status is not RunStatus.UP_TO_DATE:
+            where = (
+                f"{r.file}:{r.line}: " if r.file and r.line else (f"{r.file}: " if r.file else "")
+            )
+            console.print(
+                f"{r.database}: {where}{r.error}",
+                style=RUN_STYLE[r.status],
+                soft_wrap=True,
+                markup=False,
+            )
     if run.interrupted:
         console.print(
             "Interrupted: migrations in flight finished or rolled back; locks released.",

@@ -64,6 +64,9 @@ class _Scheduler:
                 finished, _ = wait(list(self.running), timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in finished:
                     self._finish(future)
+        except KeyboardInterrupt:
+            self.cancel.set()  # before the pool waits: workers stop after their migration in flight
+            raise
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
@@ -79,6 +82,8 @@ class _Scheduler:
 
     def _start_ready(self) -> None:
         for db in list(self.waiting):
+            if len(self.running) >= self.options.jobs:
+                return  # queue here, not in the pool, so --fail-fast can still skip the rest
             verdict = self._verdict(db)
             if verdict == "wait":
                 continue

@@ -73,7 +73,9 @@ def migration_batch(
 ) -> Batch:
     """The migration's statements plus its ledger rows: one atomic batch."""
     migration = step.migration
-    statements = [Sql(s.text, (), migration.file, s.line) for s in split_statements(migration.sql)]
+    statements = [
+        Sql(s.executable, (), migration.file, s.line) for s in split_statements(migration.sql)
+    ]
     entries = wrangler_entries(database, migration, state.foreign)
     statements += record_statements(
         names,
