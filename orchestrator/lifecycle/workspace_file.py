@@ -83,7 +83,6 @@ def init_workspace(settings: Settings, databases: tuple[Database, ...]) -> InitR
     if created:
         for line in HEADER:
             doc.add(tomlkit.comment(line))
-        doc.add(tomlkit.nl())
     added, kept = _add_top_keys(doc, settings)
     added_dbs, kept_dbs = _add_databases(doc, databases)
     if created or added or added_dbs:
@@ -101,12 +100,11 @@ def _parse(path: Path) -> TOMLDocument:
 
 def _add_top_keys(doc: TOMLDocument, settings: Settings) -> tuple[list[str], list[str]]:
     added, kept = [], []
-    has_tables = any(isinstance(item, Table) for item in doc.values())
     for key in TOP_KEYS:
         if key.name in doc:
             kept.append(key.name)
             continue
-        _add_commented(doc, key.name, _default(settings, key.name), key.comment, has_tables)
+        _add_commented(doc, key.name, _default(settings, key.name), key.comment)
         added.append(key.name)
     return added, kept
 
@@ -120,25 +118,21 @@ def _default(settings: Settings, name: str) -> Any:
     return value
 
 
-def _add_commented(doc: TOMLDocument, name: str, value: Any, comment: str, inline: bool) -> None:
-    # tomlkit puts new keys above the first table but appends comment lines at the
-    # very end, so once tables exist the explanation rides on the key's own line.
-    if inline:
-        item = tomlkit.item(value)
-        item.comment(comment)
-        doc.add(name, item)
-        return
-    for line in textwrap.wrap(comment, COMMENT_WIDTH):
-        doc.add(tomlkit.comment(line))
-    doc.add(name, value)
-    doc.add(tomlkit.nl())
+def _add_commented(doc: TOMLDocument, name: str, value: Any, comment: str) -> None:
+    # tomlkit puts a new key above the first table but appends comment items at the
+    # very end, so the explanation travels in the key's own leading trivia instead.
+    item = tomlkit.item(value)
+    lines = "".join(f"# {line}\n" for line in textwrap.wrap(comment, COMMENT_WIDTH))
+    item.trivia.indent = "\n" + lines
+    doc.add(name, item)
 
 
 def _add_databases(
     doc: TOMLDocument, databases: tuple[Database, ...]
 ) -> tuple[list[str], list[str]]:
     if "databases" not in doc:
-        doc.add(tomlkit.comment("One section per database; the comment says what feeds it."))
+        doc.add(tomlkit.nl())
+        doc.add(tomlkit.comment("One section per database; its comments say what feeds it."))
         doc.add("databases", tomlkit.table(is_super_table=True))
     section = doc["databases"]
     if not isinstance(section, Table):
