@@ -161,6 +161,16 @@ class ApplyRequest:
 
     def options(self) -> ApplyOptions:
         s = self.settings
+        flag_given = s.sources.get("allow_out_of_order") == "command line"
+        per_database = (
+            ()
+            if flag_given
+            else tuple(
+                (name, db.allow_out_of_order)
+                for name, db in s.databases.items()
+                if db.allow_out_of_order is not None
+            )
+        )
         return ApplyOptions(
             s.ledger_table,
             self.to,
@@ -168,6 +178,7 @@ class ApplyRequest:
             self.fail_fast,
             s.concurrency,
             s.lock_timeout,
+            out_of_order_by_database=per_database,
         )
 
 
@@ -191,7 +202,11 @@ def plan_batches(request: ApplyRequest) -> dict[str, list[Batch] | Refusal]:
             continue
         state = found.states.get(db.database.key, EMPTY_STATE)
         result[db.database.name] = planned_batches(
-            db, state, options.ledger_table, options.to, options.allow_out_of_order
+            db,
+            state,
+            options.ledger_table,
+            options.to,
+            options.allows_out_of_order(db.database.name),
         )
     return result
 

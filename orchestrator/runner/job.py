@@ -57,6 +57,11 @@ class ApplyOptions:
     jobs: int = 4
     lock_timeout: float = 30.0
     lock_ttl: float = 600.0
+    out_of_order_by_database: tuple[tuple[str, bool], ...] = ()
+
+    def allows_out_of_order(self, database: str) -> bool:
+        """``[databases.NAME] allow_out_of_order`` wins over the global policy."""
+        return dict(self.out_of_order_by_database).get(database, self.allow_out_of_order)
 
 
 @dataclass
@@ -199,7 +204,7 @@ def _run_steps(
     warnings = tuple(
         f"{t} is not wrangler's ledger (columns differ); left alone" for t in state.foreign
     )
-    chosen = steps_to_apply(plan, options.to, options.allow_out_of_order)
+    chosen = steps_to_apply(plan, options.to, options.allows_out_of_order(database.name))
     if isinstance(chosen, Refusal):
         return Result(
             database.name,
