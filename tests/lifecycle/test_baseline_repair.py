@@ -7,6 +7,14 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
+from orchestrator.engines import Batch, Sql, Target
+from orchestrator.engines.ledger import LedgerState
+from orchestrator.engines.select import choose_engine
+from orchestrator.errors import BatchError
+from orchestrator.lifecycle.targets import find_database, write_locked
+from orchestrator.settings import load_settings
 from tests.apply.helpers import cli, cli_json, ledger, query, state_path
 from tests.lifecycle.helpers import apply_by_hand
 
@@ -179,3 +187,18 @@ def test_repair_file_filter_and_unknown_file(monorepo: Path) -> None:
     )
     assert code == 2 and "no migration '0099_nope.sql'" in err
     assert os.path.exists(state_path(monorepo, "agency-db"))
+
+
+def test_a_failing_locked_write_commits_nothing_and_frees_the_lock(monorepo: Path) -> None:
+    path = apply_by_hand(monorepo, "agency-db", 2)
+    settings = load_settings(monorepo)
+    database = find_database(settings, None, "agency-db")
+
+    def build(_target: Target, _state: LedgerState) -> Batch:
+        return Batch((Sql("CREATE TABLE half (a)"), Sql("INSERT INTO nope VALUES (1)")))
+
+    with pytest.raises(BatchError):
+        write_locked(choose_engine(settings), database, settings, build)
+    names = {r[0] for r in query(path, "SELECT name FROM sqlite_master")}
+    assert "half" not in names
+    assert query(path, "SELECT COUNT(*) FROM _migrations_lock") == [(0,)]
