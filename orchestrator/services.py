@@ -234,9 +234,24 @@ def make_dashboard(request: ApplyRequest) -> Dashboard:
     """Read every database of the target in parallel and build the dashboard (read-only)."""
     engine = request.make_engine()
     found = survey(request.settings, request.env, request.names, engine)
-    return build_dashboard(found.plan, found.states, lint_counts(found.plan, request.settings))
+    lint = lint_counts(found.plan, request.settings, request.env, request.names)
+    return build_dashboard(found.plan, found.states, lint)
 
 
-def lint_counts(plan: Plan, settings: Settings) -> dict[str, LintCounts]:
-    """Lint errors and warnings in each database's pending migrations."""
-    return {}
+def lint_counts(
+    plan: Plan, settings: Settings, env: str | None = None, names: tuple[str, ...] = ()
+) -> dict[str, LintCounts]:
+    """Lint errors and warnings in each database's pending migrations (nothing pending: no lint)."""
+    from orchestrator.checks.service import lint_workspace  # the checks are only needed here
+
+    pending = {s.migration.file: db.database.name for db in plan.databases for s in db.pending}
+    if not pending:
+        return {}
+    report = lint_workspace(settings, env, names, [settings.root / file for file in pending])
+    counted: dict[str, list[int]] = {}
+    for finding in report.findings:
+        database = pending.get(finding.file or "")
+        if database is not None and finding.severity is not Severity.INFO:
+            counts = counted.setdefault(database, [0, 0])
+            counts[0 if finding.is_error else 1] += 1
+    return {db: LintCounts(errors, warnings) for db, (errors, warnings) in counted.items()}

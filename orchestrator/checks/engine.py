@@ -1,0 +1,176 @@
+"""Run the rules: replay each database, apply every rule, then grade, deduplicate
+and suppress the findings. Pure apart from the in-memory shadow databases."""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from orchestrator.checks.catalog import BY_CODE
+from orchestrator.checks.config import LintConfig
+from orchestrator.checks.findings import Finding
+from orchestrator.checks.parsed import ParsedMigration
+from orchestrator.checks.rules import (
+    DATABASE_RULES,
+    MIGRATION_RULES,
+    Context,
+    DatabaseContext,
+    wants_after,
+    watch,
+)
+from orchestrator.checks.shadow import Failure, ReplayOptions, as_parsed, replay
+from orchestrator.checks.suppress import (
+    Suppression,
+    stand_in,
+    suppression_findings,
+    unused_findings,
+)
+from orchestrator.model import Migration
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Migrations analysed together, in apply order: one database, or loose files."""
+
+    database: str | None
+    migrations: tuple[Migration | ParsedMigration, ...]
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    """Raw findings of one unit, its suppressions, and how far its replay got.
+
+    Parsed statements are not kept: on a large workspace they would hold millions
+    of tokens alive for nothing.
+    """
+
+    unit: Unit
+    findings: tuple[Finding, ...]
+    suppressions: tuple[Suppression, ...]
+    replayed: int
+    stopped: Failure | None
+
+
+def replay_options(measure: bool) -> ReplayOptions:
+    """The lint replay (schema context only) or the check replay (second run and probe too)."""
+    return ReplayOptions(rerun=measure, probe=measure, watch=watch, after=wants_after, final=True)
+
+
+def analyze_unit(unit: Unit, measure: bool) -> UnitResult:
+    """Parse and replay one unit and run every rule over it."""
+    parsed = tuple(as_parsed(m, unit.database) for m in unit.migrations)
+    result = replay(parsed, replay_options(measure))
+    findings: list[Finding] = []
+    for migration in parsed:
+        context = Context(migration, result.step(migration.file))
+        for check in MIGRATION_RULES:
+            findings.extend(check(context))
+    database = DatabaseContext(unit.database, parsed, result)
+    for check_database in DATABASE_RULES:
+        findings.extend(check_database(database))
+    suppressions = tuple(s for m in parsed for s in m.suppressions)
+    return UnitResult(unit, tuple(findings), suppressions, len(result.steps), result.stopped)
+
+
+# Below this many migrations, starting worker processes costs more than it saves.
+PARALLEL_FROM = 500
+_shared: tuple[tuple[Unit, ...], bool] = ((), False)
+
+
+def analyze_units(
+    units: Sequence[Unit], measure: bool, workers: int = 1, threshold: int = PARALLEL_FROM
+) -> list[UnitResult]:
+    """Analyse every unit, in order; large workspaces use ``workers`` forked processes.
+
+    Databases are independent, so each worker takes whole units. Workers inherit
+    the units through ``fork`` and send back only findings and suppressions.
+    """
+    size = sum(len(u.migrations) for u in units)
+    if workers < 2 or len(units) < 2 or size < threshold or not _can_fork():
+        return [analyze_unit(u, measure) for u in units]
+    context = multiprocessing.get_context("fork")
+    chunk = max(1, len(units) // (workers * 4))
+    pool = ProcessPoolExecutor(workers, context, _adopt, (tuple(units), measure))
+    try:
+        parts = list(pool.map(_analyze_shared, range(len(units)), chunksize=chunk))
+    except BaseException:
+        # Ctrl-C: drop the queued databases instead of finishing them all.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return [UnitResult(units[i], *part) for i, part in enumerate(parts)]
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _adopt(units: tuple[Unit, ...], measure: bool) -> None:
+    global _shared
+    _shared = (units, measure)
+    # The parent decides what Ctrl-C means; workers just finish their current database.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _analyze_shared(
+    index: int,
+) -> tuple[tuple[Finding, ...], tuple[Suppression, ...], int, Failure | None]:
+    units, measure = _shared
+    result = analyze_unit(units[index], measure)
+    return result.findings, result.suppressions, result.replayed, result.stopped
+
+
+def finish(
+    findings: Iterable[Finding],
+    suppressions: Sequence[Suppression],
+    config: LintConfig,
+    report_unused: bool,
+) -> tuple[Finding, ...]:
+    """Add suppression findings, drop duplicates, apply ``[lint]`` and inline suppressions, sort."""
+    everything = deduplicate([*findings, *suppression_findings(suppressions)])
+    graded = [g for g in (config.grade(f) for f in everything) if g is not None]
+    kept, used = apply_suppressions(graded, suppressions)
+    if report_unused:
+        # A suppression of rules the config switched off is not stale, just idle.
+        live = [s for s in suppressions if any(config.grade(stand_in(s, c)) for c in s.codes)]
+        kept += [g for g in (config.grade(f) for f in unused_findings(live, used)) if g]
+    return tuple(sorted(kept, key=lambda f: f.sort_key))
+
+
+def deduplicate(findings: list[Finding]) -> list[Finding]:
+    """One finding per (rule, file, line); a shadow failure where a static error already is goes."""
+    static_errors = {
+        (f.file, f.line) for f in findings if f.is_error and f.rule in BY_CODE and f.rule != "L004"
+    }
+    seen: set[tuple[str, str | None, int | None]] = set()
+    result = []
+    for finding in findings:
+        key = (finding.rule, finding.file, finding.line)
+        if key in seen or (
+            finding.rule == "L004" and (finding.file, finding.line) in static_errors
+        ):
+            continue
+        seen.add(key)
+        result.append(finding)
+    return result
+
+
+def apply_suppressions(
+    findings: list[Finding], suppressions: Sequence[Suppression]
+) -> tuple[list[Finding], set[Suppression]]:
+    """Findings no suppression covers, and the suppressions that covered something."""
+    by_file: dict[str | None, list[Suppression]] = {}
+    for item in suppressions:
+        by_file.setdefault(item.file, []).append(item)
+    kept: list[Finding] = []
+    used: set[Suppression] = set()
+    for finding in findings:
+        covering = [s for s in by_file.get(finding.file, ()) if s.covers(finding)]
+        if covering and not finding.rule.startswith("Q"):
+            used.update(covering)
+        else:
+            kept.append(finding)
+    return kept, used

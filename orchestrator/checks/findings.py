@@ -1,0 +1,45 @@
+"""Findings and the rule metadata they point to: plain data, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orchestrator.model import Severity
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A check with a stable code (``I001``) and slug (``idempotency/create-if-not-exists``)."""
+
+    code: str
+    slug: str
+    severity: Severity
+    summary: str
+    fix: str
+
+    @property
+    def family(self) -> str:
+        """The slug's first part: ``naming``, ``idempotency``, ``d1`` …"""
+        return self.slug.split("/", 1)[0]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a rule found, at ``file:line`` (paths relative to the workspace root)."""
+
+    rule: str
+    severity: Severity
+    message: str
+    file: str | None = None
+    line: int | None = None
+    database: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        """True for severity error."""
+        return self.severity is Severity.ERROR
+
+    @property
+    def sort_key(self) -> tuple[str, int, str, str]:
+        """Order of reports: by file, line, then rule."""
+        return (self.file or "", self.line or 0, self.rule, self.message)

@@ -1,0 +1,181 @@
+"""D1 rules D001–D007: what Cloudflare D1 ignores, rejects or silently does differently.
+
+D1 enforces foreign keys in every transaction (``PRAGMA foreign_keys`` does
+nothing), so ``DROP TABLE parent`` still fires the children's ON DELETE actions;
+it rejects transaction control, ATTACH/DETACH/VACUUM, TEMP objects, reserved
+names and statements over 100 KB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from orchestrator.checks.findings import Finding
+from orchestrator.checks.rules.base import Context
+from orchestrator.checks.schema import SchemaSnapshot
+from orchestrator.checks.statements import OBJECTS
+
+MAX_STATEMENT_BYTES = 100_000
+_TRANSACTION = ("BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE")
+_FORBIDDEN = ("ATTACH", "DETACH", "VACUUM")
+_RESERVED = ("_cf_", "sqlite_")
+_LOSSY = ("CASCADE", "SET NULL", "SET DEFAULT")
+
+
+def check_foreign_keys_pragma(ctx: Context) -> Iterator[Finding]:
+    """D001: ``PRAGMA foreign_keys = …`` does nothing on D1."""
+    for index, shape in enumerate(ctx.migration.shapes):
+        if shape.verb == "PRAGMA" and shape.name == "foreign_keys" and shape.new_name:
+            yield ctx.finding(
+                "D001",
+                ctx.migration.statements[index].line,
+                f"PRAGMA foreign_keys = {shape.new_name.upper()} has no effect on D1, which enforces "
+                "foreign keys in every transaction: DROP TABLE of a parent still fires ON DELETE "
+                "CASCADE/SET NULL. Use PRAGMA defer_foreign_keys = on instead; it only defers the "
+                "constraint check to the end of the migration and does not stop cascades",
+            )
+
+
+def check_cascade_loss(ctx: Context) -> Iterator[Finding]:
+    """D002: DROP TABLE of a parent whose children cascade (or SET NULL) on delete."""
+    parsed = ctx.migration
+    for index, shape in enumerate(parsed.shapes):
+        snapshot = ctx.at(index)
+        if not shape.is_drop() or not shape.name or snapshot is None:
+            continue
+        hit = affected_children(snapshot, shape.name, _dropped_before(ctx, index))
+        restored = _restored_later(ctx, index)
+        open_ = {child: how for child, how in hit.items() if child not in restored}
+        if open_:
+            yield ctx.finding(
+                "D002", parsed.statements[index].line, _cascade_message(ctx, shape.name, open_)
+            )
+
+
+def affected_children(snapshot: SchemaSnapshot, parent: str, gone: set[str]) -> dict[str, str]:
+    """``{child table: how}`` for rows a DROP of ``parent`` deletes or nulls, following cascades."""
+    hit: dict[str, str] = {}
+    queue = [parent.lower()]
+    while queue:
+        current = queue.pop(0)
+        for child, key in snapshot.references_to(current):
+            name = child.lower()
+            if name in hit or name == parent.lower() or name in gone or key.on_delete not in _LOSSY:
+                continue
+            via = "" if current == parent.lower() else f" via {current}"
+            hit[name] = f"ON DELETE {key.on_delete}{via}"
+            if key.on_delete == "CASCADE":
+                queue.append(name)
+    return hit
+
+
+def _dropped_before(ctx: Context, index: int) -> set[str]:
+    return {s.name for s in ctx.migration.shapes[:index] if s.is_drop() and s.name}
+
+
+def _restored_later(ctx: Context, index: int) -> set[str]:
+    # The safe pattern re-inserts (or updates back) the children after the drop.
+    later = ctx.migration.shapes[index + 1 :]
+    return {s.name for s in later if s.verb in ("INSERT", "UPDATE") and s.name}
+
+
+def _cascade_message(ctx: Context, parent: str, children: dict[str, str]) -> str:
+    listed = ", ".join(f"{child} ({how})" for child, how in sorted(children.items()))
+    recreated = any(r.dropped == parent for r in ctx.migration.recreations)
+    what = f"recreating {parent}" if recreated else f"dropping {parent}"
+    return (
+        f"{what} deletes or nulls the rows of {listed} on D1: DROP TABLE runs an implicit DELETE "
+        "that fires ON DELETE actions, and PRAGMA foreign_keys=OFF does nothing there. "
+        + safe_recipe(parent, children)
+    )
+
+
+def safe_recipe(parent: str, children: dict[str, str]) -> str:
+    """How to change ``parent`` without losing child rows, written for the first child."""
+    child = sorted(children)[0]
+    backup = f"{child}_backup"
+    steps = [
+        "PRAGMA defer_foreign_keys = on (it only defers the check)",
+        f"back up each child into an ordinary table: CREATE TABLE {backup} AS SELECT * FROM "
+        f"{child} (D1 refuses TEMP tables)",
+        f"recreate {parent}",
+    ]
+    if any("CASCADE" in how for how in children.values()):
+        steps.append(
+            f"re-insert deleted rows: INSERT OR IGNORE INTO {child} SELECT * FROM {backup}"
+        )
+    if any("SET" in how for how in children.values()):
+        steps.append(
+            f"restore nulled keys: UPDATE {child} SET <fk> = (SELECT <fk> FROM {backup} b "
+            f"WHERE b.rowid = {child}.rowid)"
+        )
+    steps.append(f"DROP TABLE {backup}")
+    return (
+        "Safe way, all in this one migration: "
+        + "; ".join(steps)
+        + ". `orchestrate recreate` (planned) will write this for you"
+    )
+
+
+def check_transaction_statements(ctx: Context) -> Iterator[Finding]:
+    """D003: BEGIN/COMMIT/END/ROLLBACK/SAVEPOINT/RELEASE."""
+    for index, shape in enumerate(ctx.migration.shapes):
+        if shape.verb in _TRANSACTION:
+            yield ctx.finding(
+                "D003",
+                ctx.migration.statements[index].line,
+                f"{shape.verb} is rejected by remote D1 (local miniflare accepts it); remove it — "
+                "each migration already runs as one atomic batch",
+            )
+
+
+def check_forbidden_statements(ctx: Context) -> Iterator[Finding]:
+    """D004: ATTACH, DETACH, VACUUM."""
+    for index, shape in enumerate(ctx.migration.shapes):
+        if shape.verb in _FORBIDDEN:
+            yield ctx.finding(
+                "D004", ctx.migration.statements[index].line, f"D1 rejects {shape.verb}; remove it"
+            )
+
+
+def check_reserved_names(ctx: Context) -> Iterator[Finding]:
+    """D005: creating (or renaming to) ``_cf_*`` or ``sqlite_*``."""
+    for index, shape in enumerate(ctx.migration.shapes):
+        name = (
+            shape.new_name
+            if shape.action == "RENAME TABLE"
+            else shape.name
+            if shape.verb == "CREATE"
+            else None
+        )
+        if name and name.lower().startswith(_RESERVED):
+            owner = "D1" if name.lower().startswith("_cf_") else "SQLite"
+            yield ctx.finding(
+                "D005",
+                ctx.migration.statements[index].line,
+                f"{name} is a reserved name ({owner} owns {name[: name.index('_', 1) + 1]}*); choose another",
+            )
+
+
+def check_statement_size(ctx: Context) -> Iterator[Finding]:
+    """D006: one statement over D1's 100 KB limit."""
+    for statement in ctx.migration.statements:
+        if statement.size > MAX_STATEMENT_BYTES:
+            yield ctx.finding(
+                "D006",
+                statement.line,
+                f"statement is {statement.size:,} bytes; D1 rejects statements over "
+                f"{MAX_STATEMENT_BYTES:,} bytes — split it (e.g. several INSERTs of fewer rows)",
+            )
+
+
+def check_temp_objects(ctx: Context) -> Iterator[Finding]:
+    """D007: CREATE TEMP TABLE/VIEW/TRIGGER."""
+    for index, shape in enumerate(ctx.migration.shapes):
+        if shape.verb == "CREATE" and shape.temp and shape.object in OBJECTS:
+            yield ctx.finding(
+                "D007",
+                ctx.migration.statements[index].line,
+                f"D1 refuses CREATE TEMP {shape.object} (not authorized); use an ordinary "
+                f"{shape.object.lower()} and drop it at the end of the migration",
+            )

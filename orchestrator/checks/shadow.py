@@ -1,0 +1,287 @@
+"""Shadow replay: run a database's migrations on an in-memory SQLite, as D1 runs them.
+
+D1 runs each migration file as one batch in one transaction, with foreign keys
+always on. The shadow does the same: ``PRAGMA foreign_keys=ON``, one savepoint per
+migration, statement by statement so a failure carries its ``file:line``. Inside
+a transaction SQLite ignores ``PRAGMA foreign_keys`` exactly as D1 does, so a
+``DROP TABLE`` fires the children's ON DELETE actions here too.
+
+The API is reusable (``verify``, ``adopt`` and ``revert`` build on it):
+
+- ``replay(migrations, options)`` runs a whole plan and returns a ``Replay``
+  (per-migration outcomes, optional schema snapshots, the final schema);
+- ``open_shadow`` / ``run_script`` / ``rerun_script`` are the steps it is made of;
+- ``schema.snapshot_schema`` gives the structural schema at any point.
+
+Nothing here touches a file: the database lives in memory, and statements that
+would reach outside it (``ATTACH``, ``VACUUM INTO``) are never executed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from orchestrator.checks.parsed import ParsedMigration, parse_migration
+from orchestrator.checks.probe import RowLoss, probe_losses
+from orchestrator.checks.schema import SchemaSnapshot, schema_text, schema_version, snapshot_schema
+from orchestrator.checks.statements import Shape
+from orchestrator.model import Migration
+from orchestrator.sqltext import Statement
+
+# Verbs the shadow never runs: D1 rejects them (rules D003/D004 report them) and
+# they would break the shadow's own transaction or reach the filesystem.
+_NOT_RUN = frozenset(
+    {"BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "ATTACH", "DETACH", "VACUUM"}
+)
+_MIGRATION = "orchestrate_migration"
+_RERUN = "orchestrate_rerun"
+
+Watch = Callable[[ParsedMigration, int], bool]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A statement SQLite refused: where, what, and SQLite's message."""
+
+    file: str
+    line: int
+    message: str
+    index: int = -1
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """The second run of a migration: statements that failed, objects it changed."""
+
+    failures: tuple[Failure, ...] = ()
+    changed: tuple[str, ...] = ()
+
+    @property
+    def clean(self) -> bool:
+        """True when the second run failed nowhere and changed nothing."""
+        return not self.failures and not self.changed
+
+
+@dataclass(frozen=True)
+class StepReplay:
+    """What replaying one migration showed."""
+
+    file: str
+    failure: Failure | None = None
+    rerun: Rerun | None = None
+    losses: tuple[RowLoss, ...] = ()
+    probed: bool = False
+    at: Mapping[int, SchemaSnapshot] = field(default_factory=dict)
+    after: SchemaSnapshot | None = None
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A database's replay: one step per migration run, the final schema, where it stopped."""
+
+    steps: tuple[StepReplay, ...]
+    final: SchemaSnapshot | None
+    stopped: Failure | None = None
+    not_run: tuple[str, ...] = ()
+
+    def step(self, file: str) -> StepReplay | None:
+        """The step of the migration at ``file``, if it ran."""
+        return next((s for s in self.steps if s.file == file), None)
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    """What to measure besides the plain run (all off: the cheapest replay).
+
+    ``watch(migration, index)`` asks for a snapshot just before that statement;
+    ``after(migration)`` for one after the migration.
+    """
+
+    rerun: bool = False
+    probe: bool = False
+    final: bool = True
+    watch: Watch | None = None
+    after: Callable[[ParsedMigration], bool] | None = None
+
+
+def open_shadow() -> sqlite3.Connection:
+    """A fresh in-memory database configured as D1 runs: foreign keys on."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def replay(
+    migrations: Iterable[Migration | ParsedMigration], options: ReplayOptions | None = None
+) -> Replay:
+    """Replay ``migrations`` in the order given; stop at the first migration that fails."""
+    options = options or ReplayOptions()
+    scripts = [as_parsed(m) for m in migrations]
+    conn = open_shadow()
+    try:
+        steps: list[StepReplay] = []
+        for position, script in enumerate(scripts):
+            step = replay_step(conn, script, options)
+            steps.append(step)
+            if step.failure is not None:
+                rest = tuple(s.file for s in scripts[position + 1 :])
+                return Replay(tuple(steps), _final(conn, options), step.failure, rest)
+        return Replay(tuple(steps), _final(conn, options))
+    finally:
+        conn.close()
+
+
+def as_parsed(item: Migration | ParsedMigration, database: str | None = None) -> ParsedMigration:
+    """Accept model migrations as well as already parsed ones."""
+    if isinstance(item, ParsedMigration):
+        return item
+    return parse_migration(item.file, item.sql, database)
+
+
+def replay_step(
+    conn: sqlite3.Connection, script: ParsedMigration, options: ReplayOptions
+) -> StepReplay:
+    """Probe (optional), run, then re-run (optional) one migration on ``conn``."""
+    losses: tuple[RowLoss, ...] = ()
+    probed = options.probe and needs_probe(conn, script)
+    if probed:
+        losses = probe_losses(conn, script, lambda: run_script(conn, script) is None)
+    watched = _watched(script, options.watch)
+    failure, at = _run_watched(conn, script, watched)
+    if failure is not None:
+        return StepReplay(script.file, failure, None, losses, probed, at)
+    after = snapshot_schema(conn) if options.after and options.after(script) else None
+    rerun = rerun_script(conn, script) if options.rerun and not script.recreations else None
+    return StepReplay(script.file, None, rerun, losses, probed, at, after)
+
+
+def _watched(script: ParsedMigration, watch: Watch | None) -> frozenset[int]:
+    if watch is None:
+        return frozenset()
+    return frozenset(i for i in range(len(script.statements)) if watch(script, i))
+
+
+def _final(conn: sqlite3.Connection, options: ReplayOptions) -> SchemaSnapshot | None:
+    return snapshot_schema(conn) if options.final else None
+
+
+def runs_on_shadow(shape: Shape) -> bool:
+    """False for statements the shadow skips (transaction control, ATTACH, VACUUM, PRAGMA foreign_keys)."""
+    if shape.verb in _NOT_RUN or not shape.verb or shape.verb == ";":
+        return False
+    return not (shape.verb == "PRAGMA" and shape.name == "foreign_keys")
+
+
+def run_script(conn: sqlite3.Connection, script: ParsedMigration) -> Failure | None:
+    """Run one migration as one transaction; on failure roll it back and say where."""
+    return _run_watched(conn, script, frozenset())[0]
+
+
+def _run_watched(
+    conn: sqlite3.Connection, script: ParsedMigration, watched: frozenset[int]
+) -> tuple[Failure | None, dict[int, SchemaSnapshot]]:
+    at: dict[int, SchemaSnapshot] = {}
+    conn.execute(f"SAVEPOINT {_MIGRATION}")
+    for index, (statement, shape) in enumerate(zip(script.statements, script.shapes, strict=True)):
+        if not runs_on_shadow(shape):
+            continue
+        if index in watched:
+            at[index] = snapshot_schema(conn)
+        failure = execute(conn, script.file, index, statement)
+        if failure is not None:
+            _abandon(conn, _MIGRATION)
+            return failure, at
+    return _commit(conn, script), at
+
+
+def execute(
+    conn: sqlite3.Connection, file: str, index: int, statement: Statement
+) -> Failure | None:
+    """Run one statement; SQLite's refusal becomes a ``Failure`` at its line."""
+    try:
+        conn.execute(statement.text).close()
+    except (sqlite3.Error, sqlite3.Warning) as exc:
+        return Failure(file, statement.line, str(exc), index)
+    return None
+
+
+def _commit(conn: sqlite3.Connection, script: ParsedMigration) -> Failure | None:
+    try:
+        conn.execute(f"RELEASE {_MIGRATION}")
+    except sqlite3.Error as exc:
+        # Deferred foreign-key checks run at commit, as on D1 at the end of the batch.
+        _abandon(conn, _MIGRATION)
+        last = script.statements[-1].line if script.statements else 1
+        return Failure(script.file, last, f"at the end of the migration: {exc}")
+    return None
+
+
+def _abandon(conn: sqlite3.Connection, savepoint: str) -> None:
+    # Some conflict clauses (OR ROLLBACK) have already ended the whole transaction.
+    if conn.in_transaction:
+        conn.execute(f"ROLLBACK TO {savepoint}")
+        conn.execute(f"RELEASE {savepoint}")
+
+
+def rerun_script(conn: sqlite3.Connection, script: ParsedMigration) -> Rerun:
+    """Run an applied migration again and undo it: what failed, what it changed."""
+    version, changes = schema_version(conn), conn.total_changes
+    conn.execute(f"SAVEPOINT {_RERUN}")
+    failures = []
+    for index, (statement, shape) in enumerate(zip(script.statements, script.shapes, strict=True)):
+        if runs_on_shadow(shape):
+            failure = execute(conn, script.file, index, statement)
+            failures.extend([failure] if failure else [])
+    changed: tuple[str, ...] = ()
+    if conn.in_transaction and schema_version(conn) != version:
+        second = schema_text(conn)
+        conn.execute(f"ROLLBACK TO {_RERUN}")
+        changed = schema_changes(schema_text(conn), second)
+    elif conn.in_transaction and (conn.total_changes != changes or failures):
+        conn.execute(f"ROLLBACK TO {_RERUN}")
+    if conn.in_transaction:
+        conn.execute(f"RELEASE {_RERUN}")
+    return Rerun(tuple(failures), changed)
+
+
+def schema_changes(
+    before: tuple[tuple[str, str, str], ...], after: tuple[tuple[str, str, str], ...]
+) -> tuple[str, ...]:
+    """``"added index x"``-style descriptions of how two schema texts differ."""
+    old = {(kind, name): sql for kind, name, sql in before}
+    new = {(kind, name): sql for kind, name, sql in after}
+    notes = [f"added {k} {n}" for k, n in sorted(new.keys() - old.keys())]
+    notes += [f"removed {k} {n}" for k, n in sorted(old.keys() - new.keys())]
+    notes += [
+        f"changed {k} {n}" for k, n in sorted(old.keys() & new.keys()) if old[(k, n)] != new[(k, n)]
+    ]
+    return tuple(notes)
+
+
+def needs_probe(conn: sqlite3.Connection, script: ParsedMigration) -> bool:
+    """True when the migration can remove rows: only DROP TABLE, DELETE, REPLACE, or
+    DML that fires a trigger can; everything else leaves every row in place."""
+    dml = False
+    for statement, shape in zip(script.statements, script.shapes, strict=True):
+        if shape.is_drop() or shape.verb == "DELETE":
+            return True
+        if _mentions_replace(statement):
+            return True
+        dml = dml or shape.verb in ("INSERT", "UPDATE")
+    return dml and _has_triggers(conn)
+
+
+def _mentions_replace(statement: Statement) -> bool:
+    # The raw-text test is only a cheap filter; the tokens decide.
+    if "REPLACE" not in statement.text.upper():
+        return False
+    return any(t.is_word("REPLACE") for t in statement.tokens)
+
+
+def _has_triggers(conn: sqlite3.Connection) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' LIMIT 1").fetchone()
+        is not None
+    )
