@@ -19,6 +19,7 @@ from orchestrator.cli.options import (
 )
 from orchestrator.engines.select import choose_engine
 from orchestrator.errors import UsageError
+from orchestrator.lifecycle.adopt import adopt_database
 from orchestrator.lifecycle.baseline import preview_baseline, record_baseline
 from orchestrator.lifecycle.new import create_migration
 from orchestrator.lifecycle.normalize import normalize_workspace
@@ -132,6 +133,36 @@ def baseline(
         write_json(report.baseline_to_dict(result))
     else:
         report.render_baseline(console(), result)
+
+
+@app.command()
+@boundary
+def adopt(
+    db: OneDbOpt,
+    root: RootOpt = None,
+    env: EnvOpt = None,
+    remote: RemoteOpt = False,
+    engine: EngineOpt = None,
+    persist_to: PersistOpt = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Record the baseline; without it, only show.")
+    ] = False,
+    output: FormatOpt = "text",
+) -> None:
+    """Infer how far a database without a ledger was migrated by hand, from its schema.
+
+    Example: [bold]orchestrate adopt --db io-db --remote --write[/]
+    """
+    fmt = check_format(output, Format.TEXT, Format.JSON)
+    settings = load_settings(root)
+    database = find_database(settings, env, db)
+    target = choose_engine(settings, remote, engine, persist_to)
+    result = adopt_database(target, database, settings, write)
+    if fmt is Format.JSON:
+        write_json(report.adoption_to_dict(result))
+    else:
+        report.render_adoption(console(), result)
+    raise typer.Exit(0 if result.clean else 1)
 
 
 @app.command()

@@ -8,11 +8,14 @@ from typing import Any
 
 from rich.console import Console
 
+from orchestrator.checks.compare import Fact, fold_tables, summarize
+from orchestrator.lifecycle.adopt import Adoption, TargetAdoption
 from orchestrator.lifecycle.baseline import Baseline
 from orchestrator.lifecycle.normalize import Normalized
 from orchestrator.lifecycle.npm import NpmResult
 from orchestrator.lifecycle.repair import Repair
 from orchestrator.lifecycle.workspace_file import InitResult
+from orchestrator.model import Migration
 
 LEDGER_NOTE = (
     "What happens to the ledgers: nothing runs again.",
@@ -173,4 +176,122 @@ def repair_to_dict(result: Repair) -> dict[str, Any]:
             {"target": a.target, "file": a.file, "old": a.old, "new": a.new}
             for a in result.accepted
         ],
+    }
+
+
+SHOWN_FACTS = 8
+ADOPT_STATE = {
+    "missing": "no state yet: nothing was applied there; skipped",
+    "tracked": "has a ledger already: adopt leaves it alone (see `orchestrate plan`)",
+    "empty": "no tables: nothing was applied; `orchestrate apply` will run everything",
+}
+
+
+def render_adoption(console: Console, result: Adoption) -> None:
+    """Per target: the verdict and its evidence (matched, missing, extra)."""
+    total = len(result.migrations)
+    say(console, f"{result.database}: {total} migrations replayed on a shadow database")
+    if result.stopped is not None:
+        s = result.stopped
+        say(console, f"  the replay stopped at {s.file}:{s.line}: {s.message}", "yellow")
+    for t in result.targets:
+        head = f"{result.database} ({t.target})"
+        if t.state in ADOPT_STATE:
+            say(console, f"{head}: {ADOPT_STATE[t.state]}")
+            continue
+        _render_verdict(console, result.database, t, result.migrations)
+    _render_adopt_outcome(console, result)
+
+
+def _render_verdict(
+    console: Console, database: str, t: TargetAdoption, migrations: tuple[Migration, ...]
+) -> None:
+    head = f"{database} ({t.target})"
+    after = f"after {migrations[t.count - 1].name}" if t.count else "before any migration"
+    if t.state == "matched":
+        say(
+            console, f"{head}: matches the schema {after} ({t.count} of {len(migrations)})", "green"
+        )
+    else:
+        say(console, f"{head}: matches no prefix of the plan cleanly; closest: {after}", "bold red")
+    assert t.diff is not None
+    say(console, f"  matched: {summarize(t.diff.matched)}")
+    nxt = migrations[t.count].name if t.state == "matched" and t.count < len(migrations) else None
+    label = f"missing (what {nxt} would add)" if nxt else "missing"
+    _render_facts(console, label, t.diff.missing)
+    _render_facts(console, "extra", t.diff.extra)
+    for m in t.unverifiable:
+        say(
+            console,
+            f"  not provable from the schema: {m.name} changes no structure; check its rows",
+            "yellow",
+        )
+    if t.unverifiable and t.unverifiable[-1] == migrations[t.count - 1]:
+        say(console, "  " + _record_less(database, t, migrations), "yellow")
+
+
+def _record_less(database: str, t: TargetAdoption, migrations: tuple[Migration, ...]) -> str:
+    """The way out when the last matched migrations may not have run."""
+    count = t.count
+    while count and migrations[count - 1] in t.unverifiable:
+        count -= 1
+    if not count:
+        return "if they did not run, record nothing: `orchestrate apply` will run them"
+    to = migrations[count - 1].number
+    return f"if it did not run, record less instead: orchestrate baseline --db {database} --to {to}"
+
+
+def _render_facts(console: Console, label: str, facts: tuple[Fact, ...]) -> None:
+    lines = fold_tables(facts)
+    if not lines:
+        say(console, f"  {label}: none")
+        return
+    more = f" … and {len(lines) - SHOWN_FACTS} more" if len(lines) > SHOWN_FACTS else ""
+    say(console, f"  {label}: {'; '.join(lines[:SHOWN_FACTS])}{more}")
+
+
+def _render_adopt_outcome(console: Console, result: Adoption) -> None:
+    if not result.clean:
+        say(
+            console,
+            "Nothing recorded: fix the drift shown above, then run adopt again.",
+            "bold red",
+        )
+        return
+    chosen = [t for t in result.targets if t.record]
+    for t in chosen:
+        verb = "recorded" if result.written else "--write records"
+        first, last = t.record[0].name, t.record[-1].name
+        say(console, f"{result.database} ({t.target}): {verb} {first} … {last} as applied")
+    if chosen and not result.written:
+        say(console, "Dry run: nothing written. Pass --write to record.", "yellow")
+
+
+def adoption_to_dict(result: Adoption) -> dict[str, Any]:
+    """``adopt --format json``: the verdict and the full evidence, per target."""
+    stopped = result.stopped
+    return {
+        "database": result.database,
+        "written": result.written,
+        "clean": result.clean,
+        "replay_stopped": None
+        if stopped is None
+        else {"file": stopped.file, "line": stopped.line, "message": stopped.message},
+        "targets": [_target_dict(t, result.migrations) for t in result.targets],
+    }
+
+
+def _target_dict(t: TargetAdoption, migrations: tuple[Migration, ...]) -> dict[str, Any]:
+    through = migrations[t.count - 1].name if t.count and t.state in ("matched", "drift") else None
+    diff = t.diff
+    return {
+        "target": t.target,
+        "state": t.state,
+        "through": through,
+        "count": t.count if t.state in ("matched", "drift") else None,
+        "matched": [f.text for f in diff.matched] if diff else [],
+        "missing": [f.text for f in diff.missing] if diff else [],
+        "extra": [f.text for f in diff.extra] if diff else [],
+        "unverifiable": [m.name for m in t.unverifiable],
+        "record": [m.name for m in t.record],
     }
