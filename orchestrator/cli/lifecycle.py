@@ -103,7 +103,7 @@ def normalize(
         write_json(report.normalized_to_dict(result, write))
     else:
         report.render_normalized(console(), result, write)
-    raise typer.Exit(1 if result.plan.collisions else 0)
+    raise typer.Exit(0 if result else 1)
 
 
 @app.command()

@@ -62,14 +62,18 @@ class Normalized:
     renamed: tuple[Rename, ...]
     synced: tuple[Synced, ...] | None = None
 
+    def __bool__(self) -> bool:
+        return not self.plan.collisions and not any(s.error for s in self.synced or ())
+
 
 @dataclass(frozen=True)
 class Synced:
-    """Wrangler ledger rows added on one target."""
+    """Wrangler ledger rows added on one target, or why that database was not synced."""
 
     database: str
     target: str
     added: int
+    error: str | None = None
 
 
 def run_git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -156,11 +160,16 @@ def sync_ledgers(
     engine: Engine, databases: Sequence[Database], settings: Settings
 ) -> tuple[Synced, ...]:
     """Add wrangler's rows for applied migrations under their current file names, now."""
-    synced = []
+    synced: list[Synced] = []
     for database in databases:
-        for written in write_locked(engine, database, settings, _sync_builder(database)):
-            added = len(written.batch.statements) if written.batch else 0
-            synced.append(Synced(database.name, written.target.label, added))
+        try:
+            written = write_locked(engine, database, settings, _sync_builder(database))
+        except OrchestrateError as exc:  # like apply: one database failing stops no other
+            synced.append(Synced(database.name, engine.name, 0, str(exc)))
+            continue
+        for w in written:
+            added = len(w.batch.statements) if w.batch else 0
+            synced.append(Synced(database.name, w.target.label, added))
     return tuple(synced)
 
 

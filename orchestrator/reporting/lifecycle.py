@@ -96,10 +96,16 @@ def _render_synced(console: Console, result: Normalized) -> None:
     if result.synced is None:
         return
     for s in result.synced:
-        if s.added:
+        if s.error:
+            say(console, f"{s.database}: not synced: {s.error}", "bold red")
+        elif s.added:
             say(console, f"{s.database} ({s.target}): {s.added} wrangler ledger rows added")
-    current = sum(1 for s in result.synced if not s.added)
+    current = sum(1 for s in result.synced if not s.added and not s.error)
     say(console, f"wrangler ledgers already up to date on {current} other local or remote copies")
+    if any(s.error for s in result.synced):
+        say(
+            console, "Fix the above, then run `orchestrate normalize --write --sync-ledgers` again."
+        )
 
 
 def normalized_to_dict(result: Normalized, write: bool) -> dict[str, Any]:
@@ -114,7 +120,8 @@ def normalized_to_dict(result: Normalized, write: bool) -> dict[str, Any]:
         "synced": None
         if result.synced is None
         else [
-            {"database": s.database, "target": s.target, "added": s.added} for s in result.synced
+            {"database": s.database, "target": s.target, "added": s.added, "error": s.error}
+            for s in result.synced
         ],
     }
 

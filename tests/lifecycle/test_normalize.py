@@ -177,3 +177,22 @@ class TestWithRealWrangler:
             "staging",
         )
         assert "No migrations to apply" in staging.stdout, staging.stdout + staging.stderr
+
+
+def test_one_database_failing_to_sync_stops_no_other(monorepo: Path) -> None:
+    assert cli_json("apply", "--db", "io-db", "--root", str(monorepo))[0] == 0
+    broken = state_path(monorepo, "io-db", "packages/admin")
+    for suffix in ("-wal", "-shm"):
+        Path(f"{broken}{suffix}").unlink(missing_ok=True)
+    broken.write_bytes(b"this is not a SQLite database, not even close" * 100)
+    code, doc = cli_json("normalize", "--root", str(monorepo), "--write", "--sync-ledgers")
+    assert code == 1 and doc["renamed"] == 14
+    errors = [s for s in doc["synced"] if s["error"]]
+    assert [s["database"] for s in errors] == ["io-db"]
+    io = state_path(monorepo, "io-db", "packages/io")
+    # io-db failed as a whole on its broken copy; the healthy copy is synced by a rerun after the fix
+    broken.unlink()
+    code, doc = cli_json("normalize", "--root", str(monorepo), "--write", "--sync-ledgers")
+    assert code == 0 and doc["renames"] == []
+    names = {r[0] for r in query(io, "SELECT name FROM d1_migrations")}
+    assert "0009_user_plugins.sql" in names
