@@ -54,6 +54,7 @@ bench: setup
 	$(PY) bench/apply_bench.py
 	$(PY) bench/status_bench.py
 	$(PY) bench/check_bench.py
+	$(PY) bench/remote_bench.py
 
 clean:
 	rm -rf $(VENV) .tools .demo .pytest_cache .mypy_cache .ruff_cache

@@ -17,12 +17,22 @@ from orchestrator.engines.ledger import (
     LedgerState,
     force_unlock_batch,
     merge_states,
+    read_history,
     read_ledger,
 )
 from orchestrator.engines.select import choose_engine
-from orchestrator.errors import UsageError
-from orchestrator.model import Database, Plan, Problem, RunResult, Severity, Workspace
+from orchestrator.errors import AuthError, OrchestrateError, UsageError
+from orchestrator.model import (
+    Database,
+    LedgerRow,
+    Plan,
+    Problem,
+    RunResult,
+    Severity,
+    Workspace,
+)
 from orchestrator.planning import build_plan
+from orchestrator.planning.history import HistoryEntry, compare_history
 from orchestrator.runner import apply_plan
 from orchestrator.runner.batches import Refusal, ledger_names, planned_batches
 from orchestrator.runner.job import ApplyOptions, Progress
@@ -80,21 +90,39 @@ def read_states(
     """Read every database's ledgers in parallel, without writing anything."""
 
     def read(database: Database) -> LedgerState:
-        names = ledger_names(database, ledger_table)
-        states = []
-        for target in engine.targets(database):
-            if not engine.exists(target):
-                states.append(EMPTY_STATE)
-                continue
-            session = engine.open(target, read_only=True)
-            try:
-                states.append(read_ledger(session, names))
-            finally:
-                session.close()
-        return merge_states(states) if states else EMPTY_STATE
+        try:
+            return read_database_state(engine, database, ledger_table)
+        except AuthError:
+            raise  # the same credentials fail everywhere: stop at once
+        except OrchestrateError as exc:
+            problem = Problem(
+                Severity.ERROR,
+                "target.unreadable",
+                exc.message,
+                exc.file,
+                exc.line,
+                database.name,
+            )
+            return replace(EMPTY_STATE, problem=problem)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         return dict(zip([d.key for d in databases], pool.map(read, databases), strict=True))
+
+
+def read_database_state(engine: Engine, database: Database, ledger_table: str) -> LedgerState:
+    """One database's ledgers on every target of ``engine`` (read-only)."""
+    names = ledger_names(database, ledger_table)
+    states = []
+    for target in engine.targets(database):
+        if not engine.exists(target):
+            states.append(EMPTY_STATE)
+            continue
+        session = engine.open(target, read_only=True)
+        try:
+            states.append(read_ledger(session, names))
+        finally:
+            session.close()
+    return merge_states(states) if states else EMPTY_STATE
 
 
 def survey(
@@ -129,6 +157,8 @@ def _with_ledger_warnings(plan: Plan, states: dict[str, LedgerState]) -> Plan:
             )
             for table in (state.foreign if state else ())
         )
+        if state is not None and state.problem is not None:
+            extra += (state.problem,)
         databases.append(replace(db, problems=db.problems + extra) if extra else db)
     return replace(plan, databases=tuple(databases))
 
@@ -228,6 +258,37 @@ def unlock_databases(request: ApplyRequest) -> list[str]:
                 session.close()
             lines.append(f"{database.name} ({target.label}): unlocked")
     return lines
+
+
+@dataclass(frozen=True)
+class TargetHistory:
+    """The most recent ledger rows of one target of a database."""
+
+    database: Database
+    target: str
+    label: str
+    entries: tuple[HistoryEntry, ...]
+
+
+def database_history(
+    settings: Settings, name: str, env: str | None, engine: Engine, limit: int
+) -> tuple[TargetHistory, ...]:
+    """Read-only: each target's most recent ledger rows, compared with the files on disk."""
+    database = load_workspace(settings, env, (name,)).databases[0]
+    names = ledger_names(database, settings.ledger_table)
+    where = "remote" if engine.remote else "local"
+    histories = []
+    for target in engine.targets(database):
+        rows: tuple[LedgerRow, ...] = ()
+        if engine.exists(target):
+            session = engine.open(target, read_only=True)
+            try:
+                rows = read_history(session, names, limit)
+            finally:
+                session.close()
+        entries = compare_history(database, rows)
+        histories.append(TargetHistory(database, where, target.label, entries))
+    return tuple(histories)
 
 
 def make_dashboard(request: ApplyRequest) -> Dashboard:

@@ -83,6 +83,7 @@ def migration_batch(
         entries,
         lock_owner,
         lock_expires,
+        bookmark,
     )
     return Batch(tuple(statements), label=migration.file)
 
@@ -98,7 +99,9 @@ def sync_batch(database: Database, plan: DatabasePlan, state: LedgerState) -> Ba
                 statements.append(
                     Sql(f'INSERT OR IGNORE INTO "{table}" (name) VALUES (?)', (name,))
                 )
-    return Batch(tuple(statements), label="sync wrangler ledger") if statements else None
+    if not statements:
+        return None
+    return Batch(tuple(statements), label="sync wrangler ledger", retry_safe=True)
 
 
 def planned_batches(
