@@ -109,3 +109,34 @@ def test_selecting_a_database_whose_dependency_is_not_selected(monorepo: Path) -
     code, out, _ = run("plan", "--root", str(monorepo), "--db", "learn-db", "--format", "json")
     doc = json.loads(out)
     assert code == 0 and not [p for p in doc["problems"] if p["code"] == "config.depends-on"]
+
+
+def test_the_lazy_command_table_names_every_command() -> None:
+    from orchestrator.cli import COMMAND_MODULES
+
+    registered = {
+        (command.name or command.callback.__name__.rstrip("_")): command.callback.__module__
+        for command in app.registered_commands
+        if command.callback is not None
+    }
+    assert {
+        name: f"orchestrator.cli.{module}" for name, module in COMMAND_MODULES.items()
+    } == registered
+
+
+def test_console_script_runs_only_the_invoked_command_module(monorepo: Path) -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; sys.argv = ['orchestrate', 'plan', '--root', sys.argv[1], '--format', 'json']\n"
+        "from orchestrator.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('LOADED', sorted(m for m in sys.modules if m.startswith('orchestrator.cli.')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(monorepo)], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = out.rsplit("LOADED", 1)[1]
+    assert "orchestrator.cli.plan" in loaded and "orchestrator.cli.lifecycle" not in loaded
+    assert json.loads(out.rsplit("LOADED", 1)[0])["version"] == 1

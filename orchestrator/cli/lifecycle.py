@@ -19,7 +19,6 @@ from orchestrator.cli.options import (
 )
 from orchestrator.engines.select import choose_engine
 from orchestrator.errors import UsageError
-from orchestrator.lifecycle.adopt import adopt_database
 from orchestrator.lifecycle.baseline import preview_baseline, record_baseline
 from orchestrator.lifecycle.new import create_migration
 from orchestrator.lifecycle.normalize import normalize_workspace
@@ -157,6 +156,8 @@ def adopt(
     settings = load_settings(root)
     database = find_database(settings, env, db)
     target = choose_engine(settings, remote, engine, persist_to)
+    from orchestrator.lifecycle.adopt import adopt_database  # lazily: it loads the shadow replay
+
     result = adopt_database(target, database, settings, write)
     if fmt is Format.JSON:
         write_json(report.adoption_to_dict(result))

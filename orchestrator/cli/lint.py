@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from orchestrator.checks.service import check_workspace, lint_workspace
 from orchestrator.cli import app, boundary
 from orchestrator.cli.options import DbOpt, EnvOpt, FormatOpt, RootOpt, check_format
 from orchestrator.reporting.lint import write_report
@@ -37,6 +36,8 @@ def lint(
     Example: [bold]orchestrate lint packages/io/migrations --format sarif > lint.sarif[/]
     """
     fmt = check_format(output, *REPORT_FORMATS)
+    from orchestrator.checks.service import lint_workspace  # lazily: only lint needs it
+
     report = lint_workspace(load_settings(root), env, tuple(db or ()), tuple(paths or ()))
     write_report(report, fmt)
     raise typer.Exit(1 if report.has_errors else 0)
@@ -52,6 +53,8 @@ def check(
     Example: [bold]orchestrate check --format github[/]
     """
     fmt = check_format(output, *REPORT_FORMATS)
+    from orchestrator.checks.service import check_workspace
+
     report = check_workspace(load_settings(root), env, tuple(db or ()))
     write_report(report, fmt)
     raise typer.Exit(1 if report.has_errors else 0)

@@ -7,9 +7,7 @@ import os
 from pathlib import Path
 
 from orchestrator.engines import Engine
-from orchestrator.engines.api import ApiEngine
 from orchestrator.engines.local import LocalEngine
-from orchestrator.engines.wrangler import WranglerEngine
 from orchestrator.errors import UsageError
 from orchestrator.settings import Settings
 
@@ -44,8 +42,12 @@ def _remote_engine(
 ) -> Engine:
     """The D1 API (always remote), or wrangler (remote, or local with ``--engine wrangler``)."""
     if name == "api":
+        from orchestrator.engines.api import ApiEngine  # lazily: httpx is slow to import
+
         return ApiEngine.from_settings(settings.remote)
     local_dir = persist_to.resolve() if persist_to else None
+    from orchestrator.engines.wrangler import WranglerEngine
+
     return WranglerEngine.from_settings(
         settings, remote=remote, persist_to=local_dir, preview=preview
     )

@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
-from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
@@ -210,6 +209,8 @@ class _LiveProgress:
             db: ["waiting", 0, 0, "", time.monotonic()] for db in databases
         }
         self.lock = threading.Lock()
+        from rich.live import Live  # lazily: only a terminal run draws it
+
         self.live = Live(self._render(), console=console, refresh_per_second=8, transient=True)
 
     def __enter__(self) -> Progress:

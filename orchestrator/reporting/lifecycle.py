@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from orchestrator.checks.compare import Fact, fold_tables, summarize
-from orchestrator.lifecycle.adopt import Adoption, TargetAdoption
 from orchestrator.lifecycle.baseline import Baseline
 from orchestrator.lifecycle.normalize import Normalized
 from orchestrator.lifecycle.npm import NpmResult
@@ -30,6 +28,10 @@ LEDGER_NOTE = (
     "  date by their next `orchestrate apply`, or by `orchestrate normalize --write",
     "  --sync-ledgers` run against them once the renames are merged.",
 )
+
+if TYPE_CHECKING:  # the adopt types pull in the shadow replay; only annotations need them here
+    from orchestrator.checks.compare import Fact
+    from orchestrator.lifecycle.adopt import Adoption, TargetAdoption
 
 
 def say(console: Console, text: str, style: str | None = None) -> None:
@@ -222,6 +224,8 @@ def _render_verdict(
     else:
         say(console, f"{head}: matches no prefix of the plan cleanly; closest: {after}", "bold red")
     assert t.diff is not None
+    from orchestrator.checks.compare import summarize
+
     say(console, f"  matched: {summarize(t.diff.matched)}")
     nxt = migrations[t.count].name if t.state == "matched" and t.count < len(migrations) else None
     label = f"missing (what {nxt} would add)" if nxt else "missing"
@@ -249,6 +253,8 @@ def _record_less(database: str, t: TargetAdoption, migrations: tuple[Migration, 
 
 
 def _render_facts(console: Console, label: str, facts: tuple[Fact, ...]) -> None:
+    from orchestrator.checks.compare import fold_tables
+
     lines = fold_tables(facts)
     if not lines:
         say(console, f"  {label}: none")
