@@ -98,73 +98,66 @@ def apply_database(
 ) -> Result:
     """Apply pending migrations to every target of ``database``; never raises."""
     started = time.perf_counter()
+    job = _Job(engine, database, options, progress, cancel, owner)
     try:
         targets = engine.targets(database)
     except OrchestrateError as exc:  # e.g. no database_id to reach it remotely
-        if isinstance(exc, AuthError):
-            cancel.set()
-        return Result(
-            database.name, RunStatus.FAILED, error=exc.message, file=exc.file, line=exc.line
-        )
-    results = [
-        _apply_target(engine, t, database, options, progress, cancel, owner) for t in targets
-    ]
+        return job.failed(exc)
+    results = [job.apply_target(target) for target in targets]
     return _combine(database, results, time.perf_counter() - started)
 
 
-def _apply_target(
-    engine: Engine,
-    target: Target,
-    database: Database,
-    options: ApplyOptions,
-    progress: Progress,
-    cancel: threading.Event,
-    owner: Owner,
-) -> Result:
-    names = ledger_names(database, options.ledger_table)
-    try:
-        session = engine.open(target)
-    except OrchestrateError as exc:
-        return Result(database.name, RunStatus.FAILED, error=str(exc), targets=(target.label,))
-    result: Result | None = None
-    try:
-        result = _lock_and_run(session, engine, target, database, options, progress, cancel, owner)
-    finally:
-        _release(session, names, owner, result)
-        session.close()
-    return result
+@dataclass(frozen=True)
+class _Job:
+    """What every step of one database's apply needs to know."""
 
+    engine: Engine
+    database: Database
+    options: ApplyOptions
+    progress: Progress
+    cancel: threading.Event
+    owner: Owner
 
-def _lock_and_run(
-    session: Session,
-    engine: Engine,
-    target: Target,
-    database: Database,
-    options: ApplyOptions,
-    progress: Progress,
-    cancel: threading.Event,
-    owner: Owner,
-) -> Result:
-    names = ledger_names(database, options.ledger_table)
-    try:
-        bookmark = session.bookmark() if engine.remote else None
-        state = acquire_lock(session, names, owner, options)
-        result = _run_steps(
-            session, target, database, names, state, options, progress, cancel, owner, bookmark
-        )
-        return _with_bookmark(result, database, bookmark)
-    except AuthError as exc:
-        cancel.set()  # the same credentials would fail on every other database too
-        return Result(database.name, RunStatus.FAILED, error=str(exc), targets=(target.label,))
-    except OrchestrateError as exc:
+    @property
+    def names(self) -> LedgerNames:
+        return ledger_names(self.database, self.options.ledger_table)
+
+    def failed(self, exc: OrchestrateError, target: Target | None = None) -> Result:
+        """A failed result from an error; refused credentials stop every other database too."""
+        if isinstance(exc, AuthError):
+            self.cancel.set()
+        labels = (target.label,) if target is not None else ()
         return Result(
-            database.name,
+            self.database.name,
             RunStatus.FAILED,
             error=exc.message,
             file=exc.file,
             line=exc.line,
-            targets=(target.label,),
+            targets=labels,
         )
+
+    def apply_target(self, target: Target) -> Result:
+        """Open, lock, apply, release and close one copy of the database."""
+        try:
+            session = self.engine.open(target)
+        except OrchestrateError as exc:
+            return self.failed(exc, target)
+        result: Result | None = None
+        try:
+            result = self._lock_and_run(session, target)
+        finally:
+            _release(session, self.names, self.owner, result)
+            session.close()
+        return result
+
+    def _lock_and_run(self, session: Session, target: Target) -> Result:
+        try:
+            bookmark = session.bookmark() if self.engine.remote else None
+            state = acquire_lock(session, self.names, self.owner, self.options)
+            steps = _Steps(self, session, target, state, bookmark)
+            return _with_bookmark(steps.run(), self.database, bookmark)
+        except OrchestrateError as exc:
+            return self.failed(exc, target)
 
 
 def acquire_lock(
@@ -213,100 +206,89 @@ def _locked_message(holder: LockInfo | None, waited: float) -> str:
     )
 
 
-def _run_steps(
-    session: Session,
-    target: Target,
-    database: Database,
-    names: LedgerNames,
-    state: LedgerState,
-    options: ApplyOptions,
-    progress: Progress,
-    cancel: threading.Event,
-    owner: Owner,
-    bookmark: str | None = None,
-) -> Result:
-    plan = plan_database(database, state.rows, read=True)
-    warnings = tuple(
-        f"{t} is not wrangler's ledger (columns differ); left alone" for t in state.foreign
-    )
-    chosen = steps_to_apply(plan, options.to, options.allows_out_of_order(database.name))
-    if isinstance(chosen, Refusal):
-        return Result(
-            database.name,
-            RunStatus.FAILED,
-            error=chosen.message,
-            file=chosen.file,
-            targets=(target.label,),
+@dataclass(frozen=True)
+class _Steps:
+    """One target's pending migrations, applied in plan order under the lock."""
+
+    job: _Job
+    session: Session
+    target: Target
+    state: LedgerState
+    bookmark: str | None
+
+    def result(
+        self,
+        status: RunStatus,
+        applied: list[AppliedMigration],
+        error: OrchestrateError | Refusal | None = None,
+    ) -> Result:
+        warnings = tuple(
+            f"{t} is not wrangler's ledger (columns differ); left alone" for t in self.state.foreign
         )
-    sync = sync_batch(database, plan, state)
-    if sync is not None:
-        session.run(sync)
-    progress.started(database.name, len(chosen))
-    applied: list[AppliedMigration] = []
-    for index, step in enumerate(chosen):
-        if cancel.is_set():
-            return Result(
-                database.name,
-                RunStatus.INTERRUPTED,
-                tuple(applied),
-                "interrupted",
-                targets=(target.label,),
-                warnings=warnings,
-            )
-        progress.step(database.name, index, len(chosen), step.migration.file)
-        try:
-            applied.append(
-                _apply_step(session, database, step, names, state, owner, options, bookmark)
-            )
-        except MigrationError as exc:
-            return Result(
-                database.name,
-                RunStatus.FAILED,
-                tuple(applied),
-                exc.message,
-                exc.file,
-                exc.line,
-                (target.label,),
-                warnings=warnings,
-            )
-    status = RunStatus.OK if applied else RunStatus.UP_TO_DATE
-    return Result(database.name, status, tuple(applied), targets=(target.label,), warnings=warnings)
+        message = error.message if error is not None else None
+        file = error.file if error is not None else None
+        line = error.line if isinstance(error, OrchestrateError) else None
+        return Result(
+            self.job.database.name,
+            status,
+            tuple(applied),
+            message,
+            file,
+            line,
+            (self.target.label,),
+            warnings=warnings,
+        )
 
+    def run(self) -> Result:
+        job = self.job
+        plan = plan_database(job.database, self.state.rows, read=True)
+        chosen = steps_to_apply(
+            plan, job.options.to, job.options.allows_out_of_order(job.database.name)
+        )
+        if isinstance(chosen, Refusal):
+            return self.result(RunStatus.FAILED, [], chosen)
+        sync = sync_batch(job.database, plan, self.state)
+        if sync is not None:
+            self.session.run(sync)
+        job.progress.started(job.database.name, len(chosen))
+        applied: list[AppliedMigration] = []
+        for index, step in enumerate(chosen):
+            if job.cancel.is_set():
+                return self.result(RunStatus.INTERRUPTED, applied, OrchestrateError("interrupted"))
+            job.progress.step(job.database.name, index, len(chosen), step.migration.file)
+            try:
+                applied.append(self.apply_step(step))
+            except MigrationError as exc:
+                return self.result(RunStatus.FAILED, applied, exc)
+        return self.result(RunStatus.OK if applied else RunStatus.UP_TO_DATE, applied)
 
-def _apply_step(
-    session: Session,
-    database: Database,
-    step: Step,
-    names: LedgerNames,
-    state: LedgerState,
-    owner: Owner,
-    options: ApplyOptions,
-    bookmark: str | None = None,
-) -> AppliedMigration:
-    migration = step.migration
-    batch = migration_batch(
-        database, step, names, state, owner.id, time.time() + options.lock_ttl, bookmark
-    )
-    for attempt in range(1, UNKNOWN_OUTCOME_ATTEMPTS + 1):
-        try:
-            result = session.run(batch)
-        except BatchError as exc:
-            # A resend can lose the race to a first send that committed late (its
-            # ledger row is UNIQUE, so it fails as a whole): the ledger tells.
-            if attempt > 1 and _committed(session, names, migration.filename):
-                return AppliedMigration(migration.name, migration.file, 0.0, timed=False)
-            failing = batch.statements[exc.index] if exc.index is not None else None
-            line = failing.line if failing is not None and failing.file else None
-            raise MigrationError(exc.sqlite_message, file=migration.file, line=line) from None
-        except OutcomeUnknown:
-            # Never resend blindly: the ledger row commits with the migration, so it tells.
-            if _committed(session, names, migration.filename):
-                return AppliedMigration(migration.name, migration.file, 0.0, timed=False)
-            if attempt == UNKNOWN_OUTCOME_ATTEMPTS:
-                raise
-            continue
-        return AppliedMigration(migration.name, migration.file, result.duration_ms)
-    raise AssertionError("unreachable")
+    def apply_step(self, step: Step) -> AppliedMigration:
+        """One migration as one atomic batch; an unknown outcome is settled by the ledger."""
+        job, names, migration = self.job, self.job.names, step.migration
+        expires = time.time() + job.options.lock_ttl
+        batch = migration_batch(
+            job.database, step, names, self.state, job.owner.id, expires, self.bookmark
+        )
+        for attempt in range(1, UNKNOWN_OUTCOME_ATTEMPTS + 1):
+            try:
+                result = self.session.run(batch)
+            except BatchError as exc:
+                # A resend can lose the race to a first send that committed late (its
+                # ledger row is UNIQUE, so it fails as a whole): the ledger tells.
+                if attempt > 1 and _committed(self.session, names, migration.filename):
+                    return AppliedMigration(migration.name, migration.file, 0.0, timed=False)
+                failing = batch.statements[exc.index] if exc.index is not None else None
+                line = failing.line if failing is not None and failing.file else None
+                raise MigrationError(exc.sqlite_message, file=migration.file, line=line) from None
+            except OutcomeUnknown:
+                # Never resend blindly: the ledger row commits with the migration, so it tells.
+                if _committed(self.session, names, migration.filename):
+                    return AppliedMigration(migration.name, migration.file, 0.0, timed=False)
+                if attempt == UNKNOWN_OUTCOME_ATTEMPTS:
+                    raise
+                continue
+            return AppliedMigration(migration.name, migration.file, result.duration_ms)
+        raise AssertionError("unreachable")
 
 
 def _committed(session: Session, names: LedgerNames, filename: str) -> bool:
