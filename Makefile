@@ -20,14 +20,20 @@ $(VENV)/.installed: pyproject.toml
 
 $(WRANGLER):
 	mkdir -p .tools
-	cd .tools && [ -f package.json ] || (cd .tools && printf '{"name":"orchestrate-tools","private":true}\n' > package.json)
+	[ -f .tools/package.json ] || printf '{"name":"orchestrate-tools","private":true}\n' > .tools/package.json
 	cd .tools && npm install --no-audit --no-fund --loglevel=error wrangler@$(WRANGLER_VERSION)
 	$(WRANGLER) --version
 
 demo: setup
 	rm -rf .demo && cp -r fixtures/monorepo .demo
+	@echo "== 1. what would run where (nothing applied yet)"
 	$(ORCH) plan --root .demo
-	$(ORCH) plan --root .demo --db io-db --format json | head -n 30
+	@echo "== 2. apply every database in parallel to local D1 state"
+	$(ORCH) apply --all --root .demo
+	@echo "== 3. wrangler itself sees it: nothing left to apply"
+	cd .demo/packages/io && $(CURDIR)/$(WRANGLER) d1 migrations list io-db --local
+	@echo "== 4. the release manager's dashboard: 0 pending"
+	$(ORCH) status --root .demo --exit-code
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check orchestrator tests bench
@@ -43,6 +49,8 @@ test: setup lint typecheck unit
 
 bench: setup
 	$(PY) bench/plan_bench.py
+	$(PY) bench/apply_bench.py
+	$(PY) bench/status_bench.py
 
 clean:
 	rm -rf $(VENV) .tools .demo .pytest_cache .mypy_cache .ruff_cache

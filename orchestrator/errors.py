@@ -56,3 +56,29 @@ class MigrationError(OrchestrateError):
     """A migration failed on a target; nothing of it was kept."""
 
     exit_code = EXIT_FAILED
+
+
+class BatchError(OrchestrateError):
+    """A statement of a batch failed; the batch was rolled back as a whole.
+
+    ``index`` is the failing statement's position in the batch (None if unknown);
+    ``sqlite_message`` is what the database said.
+    """
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+        self.sqlite_message = message
+
+
+class AuthError(TargetError):
+    """The target refused our credentials (HTTP 401/403): every database stops at once."""
+
+
+class OutcomeUnknown(TargetError):
+    """A write was sent but its outcome is unknown (timeout, connection reset after send).
+
+    It is never blindly resent: the runner reads the ledger first.
+    """

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 
 class Severity(StrEnum):
@@ -56,6 +57,7 @@ class Binding:
     migrations_table: str
     env: str | None = None
     line: int | None = None
+    has_database_id: bool = True
 
     @property
     def package_dir(self) -> str:
@@ -75,7 +77,7 @@ class Migration:
     checksum: str
     sql: str = field(repr=False, compare=False)
 
-    @property
+    @cached_property
     def name(self) -> str:
         """Canonical name: the 4-digit form without ``.sql``; identity across renames."""
         return canonical_name(self.number, self.description)
@@ -133,6 +135,7 @@ class LedgerRow:
     applied_at: str | None = None
     execution_time_ms: int | None = None
     source: str | None = None
+    bookmark: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,3 +199,56 @@ class Plan:
             if name in (db.database.name, db.database.key):
                 return db
         return None
+
+
+class RunStatus(StrEnum):
+    """How applying to one database ended."""
+
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UP_TO_DATE = "up-to-date"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    """One migration that committed, and how long it took."""
+
+    name: str
+    file: str
+    ms: float
+
+
+@dataclass(frozen=True)
+class Result:
+    """What happened to one database in an apply run."""
+
+    database: str
+    status: RunStatus
+    applied: tuple[AppliedMigration, ...] = ()
+    error: str | None = None
+    file: str | None = None
+    line: int | None = None
+    targets: tuple[str, ...] = ()
+    bookmark: str | None = None
+    restore_command: str | None = None
+    warnings: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    def __bool__(self) -> bool:
+        # A skipped database was not brought up to date either: the run has failed it.
+        return self.status in (RunStatus.OK, RunStatus.UP_TO_DATE)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The whole apply run; falsy when any database failed."""
+
+    target: str
+    results: tuple[Result, ...]
+    interrupted: bool = False
+    dry_run: bool = False
+
+    def __bool__(self) -> bool:
+        return not self.interrupted and all(self.results)

@@ -1,18 +1,40 @@
 """Services: the library API the CLI calls. Each joins discovery, planning and
-(later) targets; none prints or exits."""
+targets; none prints or exits."""
 
 from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from orchestrator.dashboard import Dashboard, LintCounts, build_dashboard
 from orchestrator.discovery import discover_workspace
+from orchestrator.engines import Batch, Engine
+from orchestrator.engines.ledger import (
+    EMPTY_STATE,
+    LedgerState,
+    force_unlock_batch,
+    merge_states,
+    read_ledger,
+)
+from orchestrator.engines.select import choose_engine
 from orchestrator.errors import UsageError
-from orchestrator.model import Plan, Workspace
-from orchestrator.planning import Ledgers, build_plan
+from orchestrator.model import Database, Plan, Problem, RunResult, Severity, Workspace
+from orchestrator.planning import build_plan
+from orchestrator.runner import apply_plan
+from orchestrator.runner.batches import Refusal, ledger_names, planned_batches
+from orchestrator.runner.job import ApplyOptions, Progress
 from orchestrator.settings import Settings
+
+
+@dataclass(frozen=True)
+class Survey:
+    """A plan together with the ledger states it was built from."""
+
+    plan: Plan
+    states: dict[str, LedgerState]
 
 
 def load_workspace(
@@ -36,10 +58,9 @@ def select_databases(workspace: Workspace, names: tuple[str, ...]) -> Workspace:
             raise UsageError(f"no database called {name!r}{env}", hint=hint)
     chosen = {known[n].key for n in names}
     kept = tuple(db for db in workspace.databases if db.key in chosen)
+    kept_names = {db.name for db in kept}
     problems = tuple(
-        p
-        for p in workspace.problems
-        if p.database is None or p.database in {db.name for db in kept}
+        p for p in workspace.problems if p.database is None or p.database in kept_names
     )
     return replace(workspace, databases=kept, problems=problems)
 
@@ -53,13 +74,154 @@ def display_root(settings: Settings) -> str:
     return rel.replace(os.sep, "/")
 
 
+def read_states(
+    engine: Engine, databases: tuple[Database, ...], ledger_table: str, jobs: int = 8
+) -> dict[str, LedgerState]:
+    """Read every database's ledgers in parallel, without writing anything."""
+
+    def read(database: Database) -> LedgerState:
+        names = ledger_names(database, ledger_table)
+        states = []
+        for target in engine.targets(database):
+            if not engine.exists(target):
+                states.append(EMPTY_STATE)
+                continue
+            session = engine.open(target, read_only=True)
+            try:
+                states.append(read_ledger(session, names))
+            finally:
+                session.close()
+        return merge_states(states) if states else EMPTY_STATE
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return dict(zip([d.key for d in databases], pool.map(read, databases), strict=True))
+
+
+def survey(
+    settings: Settings,
+    env: str | None = None,
+    names: tuple[str, ...] = (),
+    engine: Engine | None = None,
+) -> Survey:
+    """Discover, read the target's ledgers (when an engine is given) and plan."""
+    workspace = load_workspace(settings, env, names)
+    states = (
+        read_states(engine, workspace.databases, settings.ledger_table, settings.concurrency)
+        if engine
+        else {}
+    )
+    ledgers = {key: state.rows for key, state in states.items() if state.exists}
+    target = "remote" if engine is not None and engine.remote else "local"
+    plan = build_plan(workspace, ledgers, target=target, root=display_root(settings))
+    return Survey(_with_ledger_warnings(plan, states), states)
+
+
+def _with_ledger_warnings(plan: Plan, states: dict[str, LedgerState]) -> Plan:
+    databases = []
+    for db in plan.databases:
+        state = states.get(db.database.key)
+        extra = tuple(
+            Problem(
+                Severity.WARNING,
+                "ledger.foreign-table",
+                f"migrations_table {table!r} exists with columns that are not wrangler's; orchestrate leaves it alone",
+                database=db.database.name,
+            )
+            for table in (state.foreign if state else ())
+        )
+        databases.append(replace(db, problems=db.problems + extra) if extra else db)
+    return replace(plan, databases=tuple(databases))
+
+
 def make_plan(
     settings: Settings,
     env: str | None = None,
     names: tuple[str, ...] = (),
-    ledgers: Ledgers | None = None,
-    target: str = "local",
+    engine: Engine | None = None,
 ) -> Plan:
-    """Discover and plan; ``ledgers`` are the target's applied rows per database key."""
-    workspace = load_workspace(settings, env, names)
-    return build_plan(workspace, ledgers, target=target, root=display_root(settings))
+    """Discover and plan; with an engine, statuses come from that target's ledgers."""
+    return survey(settings, env, names, engine).plan
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    """What the user asked ``apply`` (or ``unlock``) to do."""
+
+    settings: Settings
+    env: str | None = None
+    names: tuple[str, ...] = ()
+    remote: bool = False
+    engine: str | None = None
+    persist_to: Path | None = None
+    to: int | None = None
+    fail_fast: bool = False
+
+    def make_engine(self) -> Engine:
+        return choose_engine(self.settings, self.remote, self.engine, self.persist_to)
+
+    def options(self) -> ApplyOptions:
+        s = self.settings
+        return ApplyOptions(
+            s.ledger_table,
+            self.to,
+            s.allow_out_of_order,
+            self.fail_fast,
+            s.concurrency,
+            s.lock_timeout,
+        )
+
+
+def apply_databases(request: ApplyRequest, progress: Progress | None = None) -> RunResult:
+    """Plan against the target, then apply every selected database."""
+    engine = request.make_engine()
+    found = survey(request.settings, request.env, request.names, engine)
+    return apply_plan(found.plan, engine, request.options(), progress)
+
+
+def plan_batches(request: ApplyRequest) -> dict[str, list[Batch] | Refusal]:
+    """The batches ``apply`` would run, per database, without writing anything."""
+    engine = request.make_engine()
+    found = survey(request.settings, request.env, request.names, engine)
+    options = request.options()
+    result: dict[str, list[Batch] | Refusal] = {}
+    for db in found.plan.databases:
+        if db.has_errors:
+            first = next(p for p in db.problems if p.is_error)
+            result[db.database.name] = Refusal(f"plan has errors: {first.message}", first.file)
+            continue
+        state = found.states.get(db.database.key, EMPTY_STATE)
+        result[db.database.name] = planned_batches(
+            db, state, options.ledger_table, options.to, options.allow_out_of_order
+        )
+    return result
+
+
+def unlock_databases(request: ApplyRequest) -> list[str]:
+    """Clear the lock of each named database on every target; say what was cleared."""
+    engine = request.make_engine()
+    workspace = load_workspace(request.settings, request.env, request.names)
+    lines = []
+    for database in workspace.databases:
+        names = ledger_names(database, request.settings.ledger_table)
+        for target in engine.targets(database):
+            if not engine.exists(target):
+                continue
+            session = engine.open(target)
+            try:
+                session.run(force_unlock_batch(names))
+            finally:
+                session.close()
+            lines.append(f"{database.name} ({target.label}): unlocked")
+    return lines
+
+
+def make_dashboard(request: ApplyRequest) -> Dashboard:
+    """Read every database of the target in parallel and build the dashboard (read-only)."""
+    engine = request.make_engine()
+    found = survey(request.settings, request.env, request.names, engine)
+    return build_dashboard(found.plan, found.states, lint_counts(found.plan, request.settings))
+
+
+def lint_counts(plan: Plan, settings: Settings) -> dict[str, LintCounts]:
+    """Lint errors and warnings in each database's pending migrations."""
+    return {}

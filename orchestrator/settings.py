@@ -99,14 +99,16 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = toml_error_line(exc)
+        line = toml_error_line(exc, text)
         raise ConfigError(f"invalid TOML: {exc}", file=str(path), line=line) from None
 
 
-def toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
-    """The line number tomllib puts in its message, if any."""
+def toml_error_line(exc: tomllib.TOMLDecodeError, text: str) -> int | None:
+    """The line number tomllib puts in its message (the last line for "end of document")."""
     found = re.search(r"line (\d+)", str(exc))
-    return int(found.group(1)) if found else None
+    if found:
+        return int(found.group(1))
+    return max(1, len(text.splitlines())) if "end of document" in str(exc) else None
 
 
 def _pointed_root(path: Path, data: dict[str, Any]) -> Path | None:

@@ -110,6 +110,13 @@ class Statement:
     def size(self) -> int:
         return len(self.text.encode("utf-8"))
 
+    @property
+    def executable(self) -> str:
+        """The text without comments, as wrangler sends it (so ``sqlite_master`` matches)."""
+        if "--" not in self.text and "/*" not in self.text:
+            return self.text
+        return "".join(t.text for t in tokenize(self.text) if t.kind is not Kind.COMMENT)
+
 
 def split_statements(sql: str) -> tuple[Statement, ...]:
     """Split ``sql`` into statements; comment-only text between them is dropped."""
@@ -131,7 +138,7 @@ def split_statements(sql: str) -> tuple[Statement, ...]:
         if token.is_code:
             code.append(token)
     if code:
-        statements.append(_statement(sql, begin, len(sql), code))
+        statements.append(_statement(sql, begin, code[-1].start + len(code[-1].text), code))
     return tuple(statements)
 
 

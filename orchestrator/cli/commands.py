@@ -1,6 +1,8 @@
 """Imports every command module so the typer app knows them all."""
 
 from orchestrator.cli import app
+from orchestrator.cli import apply as _apply  # noqa: F401
+from orchestrator.cli import dashboard as _dashboard  # noqa: F401
 from orchestrator.cli import plan as _plan  # noqa: F401
 
 __all__ = ["app"]

@@ -27,3 +27,18 @@ def check_format(value: str, *allowed: Format) -> Format:
         hint = f"use one of: {', '.join(names)}"
         raise UsageError(f"--format {value!r} is not supported here", hint=hint)
     return Format(value)
+
+
+RemoteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--remote/--local", help="Target Cloudflare (--remote) or local D1 state (default)."
+    ),
+]
+EngineOpt = Annotated[
+    str | None, typer.Option("--engine", help="Force an engine: local, api or wrangler.")
+]
+PersistOpt = Annotated[
+    Path | None,
+    typer.Option("--persist-to", help="Local state directory, as wrangler's --persist-to."),
+]

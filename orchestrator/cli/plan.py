@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from orchestrator.cli import app, boundary
-from orchestrator.cli.options import DbOpt, EnvOpt, FormatOpt, RootOpt, check_format
+from orchestrator.cli.options import (
+    DbOpt,
+    EngineOpt,
+    EnvOpt,
+    FormatOpt,
+    PersistOpt,
+    RemoteOpt,
+    RootOpt,
+    check_format,
+)
+from orchestrator.engines.select import choose_engine
 from orchestrator.reporting.output import Format, console, write_json, write_text
 from orchestrator.reporting.plan import plan_to_dict, render_plan_markdown, render_plan_text
 from orchestrator.services import make_plan
@@ -19,13 +29,19 @@ def plan(
     env: EnvOpt = None,
     db: DbOpt = None,
     output: FormatOpt = "text",
+    remote: RemoteOpt = False,
+    engine: EngineOpt = None,
+    persist_to: PersistOpt = None,
 ) -> None:
-    """Show each database's migrations in apply order, with status and problems.
+    """Show each database's migrations in apply order, with their status on the
+    target (read-only: a missing ledger means nothing is applied) and problems.
 
     Example: [bold]orchestrate plan --db io-db --format json[/]
     """
     fmt = check_format(output, Format.TEXT, Format.JSON, Format.MARKDOWN)
-    result = make_plan(load_settings(root), env, tuple(db or ()))
+    settings = load_settings(root)
+    target = choose_engine(settings, remote, engine, persist_to)
+    result = make_plan(settings, env, tuple(db or ()), target)
     if fmt is Format.JSON:
         write_json(plan_to_dict(result))
     elif fmt is Format.MARKDOWN:

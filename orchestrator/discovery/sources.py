@@ -56,7 +56,8 @@ def _read_files(directory: Path, source: str, package: str, names: list[str]) ->
             problems.append(_no_number(file))
             continue
         problems.extend(_name_problems(parsed, file, by_number, short))
-        migration = _read_migration(directory / name, file, source, package, parsed, problems)
+        path = os.path.join(directory, name)
+        migration = _read_migration(path, file, source, package, parsed, problems)
         if migration is not None:
             migrations.append(migration)
     if short:
@@ -83,10 +84,11 @@ def _name_problems(
 
 
 def _read_migration(
-    path: Path, file: str, source: str, package: str, parsed: ParsedName, problems: list[Problem]
+    path: str, file: str, source: str, package: str, parsed: ParsedName, problems: list[Problem]
 ) -> Migration | None:
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
         problems.append(
             Problem(Severity.ERROR, "source.unreadable", f"cannot read: {exc.strerror}", file)

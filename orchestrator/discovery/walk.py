@@ -52,7 +52,7 @@ class Tree:
 @dataclass(frozen=True)
 class _Ignore:
     base: str
-    spec: pathspec.PathSpec  # type: ignore[type-arg]
+    spec: pathspec.GitIgnoreSpec
 
     def ignores(self, rel: str, is_dir: bool) -> bool:
         inner = rel[len(self.base) + 1 :] if self.base else rel
@@ -109,7 +109,7 @@ def _read_ignore(root: Path, rel: str, inherited: tuple[_Ignore, ...]) -> tuple[
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return inherited
-    spec = pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    spec = pathspec.GitIgnoreSpec.from_lines(lines)
     return (*inherited, _Ignore(rel, spec))
 
 

@@ -58,7 +58,7 @@ def parse_config_text(text: str, config: str) -> dict[str, Any]:
         try:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigSyntaxError(f"invalid TOML: {exc}", toml_error_line(exc)) from None
+            raise ConfigSyntaxError(f"invalid TOML: {exc}", toml_error_line(exc, text)) from None
     try:
         data = json.loads(strip_jsonc(text))
     except json.JSONDecodeError as exc:
@@ -223,6 +223,7 @@ class _Reader:
             migrations_table=table,
             env=env,
             line=line,
+            has_database_id="database_id" in entry,
         )
 
     def _migrations_dir(self, value: str) -> str:

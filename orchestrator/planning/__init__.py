@@ -6,8 +6,6 @@ import itertools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-import networkx as nx
-
 from orchestrator.discovery.naming import canonical_of
 from orchestrator.model import (
     Database,
@@ -159,6 +157,11 @@ def database_graph(
 ) -> tuple[tuple[tuple[str, str], ...], list[Problem], list[str]]:
     """Edges ``(dependency, dependent)`` between databases from ``depends_on``, and an order of keys."""
     names = {db.name: db for db in databases}
+    order_key = {db.key: db.name for db in databases}
+    if not any(db.depends_on for db in databases):
+        return (), [], sorted(order_key, key=order_key.__getitem__)
+    import networkx as nx  # lazily: see planning.graph
+
     graph = nx.DiGraph()
     graph.add_nodes_from(db.key for db in databases)
     problems: list[Problem] = []
@@ -171,7 +174,6 @@ def database_graph(
                 continue
             graph.add_edge(names[needed].key, db.key)
             edges.append((needed, db.name))
-    order_key = {db.key: db.name for db in databases}
     try:
         order = list(nx.lexicographical_topological_sort(graph, key=order_key.__getitem__))
     except nx.NetworkXUnfeasible:

@@ -11,8 +11,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import networkx as nx
-
 from orchestrator.model import Migration
 from orchestrator.planning.references import ObjectRefs, object_refs
 
@@ -34,11 +32,16 @@ def sort_key(migration: Migration) -> tuple[int, str, str]:
 def order_migrations(migrations: Iterable[Migration]) -> Ordered:
     """Order one database's migrations; inferred edges only when several sources feed it."""
     nodes = sorted(migrations, key=sort_key)
+    if len({m.source for m in nodes}) <= 1:
+        # One source: only sequence edges, so the number order is the topological order.
+        return Ordered(tuple(nodes), ())
+    import networkx as nx  # imported here: it costs 60 ms and most databases never need it
+
     graph = nx.DiGraph()
     graph.add_nodes_from(m.file for m in nodes)
     by_file = {m.file: m for m in nodes}
     graph.add_edges_from(_sequence_edges(nodes))
-    inferred = _inferred_edges(nodes) if len({m.source for m in nodes}) > 1 else []
+    inferred = _inferred_edges(nodes)
     graph.add_edges_from((a.file, b.file) for a, b in inferred)
     keys = {m.file: sort_key(m) for m in nodes}
     try:

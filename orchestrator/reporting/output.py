@@ -39,8 +39,11 @@ def console(stderr: bool = False, width: int | None = None) -> Console:
 
 def write_json(data: dict[str, Any], stream: TextIO | None = None) -> None:
     """Write a versioned JSON document to stdout in one piece."""
+    out = stream or sys.stdout
     document = {"version": JSON_VERSION, **data}
-    (stream or sys.stdout).write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    # Indented only for a person at a terminal: indent forces json's slow pure-Python encoder.
+    indent = 2 if out.isatty() else None
+    out.write(json.dumps(document, indent=indent, ensure_ascii=False) + "\n")
 
 
 def write_text(text: str, stream: TextIO | None = None) -> None:

@@ -1,0 +1,105 @@
+"""``orchestrate apply`` and ``orchestrate unlock``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from orchestrator.cli import app, boundary
+from orchestrator.cli.options import (
+    DbOpt,
+    EngineOpt,
+    EnvOpt,
+    FormatOpt,
+    PersistOpt,
+    RemoteOpt,
+    RootOpt,
+    check_format,
+)
+from orchestrator.errors import EXIT_INTERRUPTED, UsageError
+from orchestrator.reporting.apply import (
+    batches_to_dict,
+    progress_display,
+    render_dry_run,
+    render_summary,
+    run_to_dict,
+)
+from orchestrator.reporting.output import Format, console, write_json
+from orchestrator.runner.batches import Refusal
+from orchestrator.services import ApplyRequest, apply_databases, plan_batches, unlock_databases
+from orchestrator.settings import load_settings
+
+
+@app.command()
+@boundary
+def apply(
+    all_: Annotated[bool, typer.Option("--all", help="Every database.")] = False,
+    db: DbOpt = None,
+    root: RootOpt = None,
+    env: EnvOpt = None,
+    remote: RemoteOpt = False,
+    engine: EngineOpt = None,
+    persist_to: PersistOpt = None,
+    to: Annotated[
+        int | None, typer.Option("--to", help="Stop after migration number NNNN.")
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Databases at once.")
+    ] = None,
+    fail_fast: Annotated[
+        bool, typer.Option("--fail-fast", help="Stop all after one failure.")
+    ] = False,
+    allow_out_of_order: Annotated[bool, typer.Option("--allow-out-of-order")] = False,
+    lock_timeout: Annotated[
+        float | None, typer.Option("--lock-timeout", help="Seconds to wait for a lock.")
+    ] = None,
+    dry_run_: Annotated[
+        bool, typer.Option("--dry-run", help="Print the exact SQL; change nothing.")
+    ] = False,
+    output: FormatOpt = "text",
+) -> None:
+    """Apply pending migrations, databases in parallel, each one atomic.
+
+    Example: [bold]orchestrate apply --all[/]   ·   [bold]orchestrate apply --db io-db --remote --dry-run[/]
+    """
+    fmt = check_format(output, Format.TEXT, Format.JSON)
+    if not all_ and not db:
+        raise UsageError("name the databases with --db NAME, or pass --all")
+    settings = load_settings(root).with_overrides(
+        concurrency=jobs, lock_timeout=lock_timeout, allow_out_of_order=allow_out_of_order or None
+    )
+    request = ApplyRequest(
+        settings, env, tuple(db or ()), remote, engine, persist_to, to, fail_fast
+    )
+    if dry_run_:
+        planned = plan_batches(request)
+        write_json(batches_to_dict(planned)) if fmt is Format.JSON else render_dry_run(
+            console(), planned
+        )
+        raise typer.Exit(1 if any(isinstance(b, Refusal) for b in planned.values()) else 0)
+    with progress_display(console(stderr=True)) as progress:
+        run = apply_databases(request, progress)
+    write_json(run_to_dict(run)) if fmt is Format.JSON else render_summary(console(), run)
+    raise typer.Exit(EXIT_INTERRUPTED if run.interrupted else (0 if run else 1))
+
+
+@app.command()
+@boundary
+def unlock(
+    db: DbOpt = None,
+    root: RootOpt = None,
+    env: EnvOpt = None,
+    remote: RemoteOpt = False,
+    engine: EngineOpt = None,
+    persist_to: PersistOpt = None,
+) -> None:
+    """Clear a database's apply lock by hand (after checking nobody is applying).
+
+    Example: [bold]orchestrate unlock --db io-db[/]
+    """
+    if not db:
+        raise UsageError("name the database with --db NAME")
+    request = ApplyRequest(load_settings(root), env, tuple(db), remote, engine, persist_to)
+    for line in unlock_databases(request):
+        typer.echo(line)

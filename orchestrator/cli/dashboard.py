@@ -1,0 +1,85 @@
+"""``orchestrate status`` and ``orchestrate graph``: read-only views."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from orchestrator.cli import app, boundary
+from orchestrator.cli.options import (
+    DbOpt,
+    EngineOpt,
+    EnvOpt,
+    FormatOpt,
+    PersistOpt,
+    RemoteOpt,
+    RootOpt,
+    check_format,
+)
+from orchestrator.reporting.graph import render_dot, render_graph_text, render_mermaid
+from orchestrator.reporting.output import Format, console, write_json, write_text
+from orchestrator.reporting.status import (
+    dashboard_to_dict,
+    render_status_html,
+    render_status_markdown,
+    render_status_text,
+)
+from orchestrator.services import ApplyRequest, make_dashboard, make_plan
+from orchestrator.settings import load_settings
+
+
+@app.command()
+@boundary
+def status(
+    root: RootOpt = None,
+    env: EnvOpt = None,
+    db: DbOpt = None,
+    remote: RemoteOpt = False,
+    engine: EngineOpt = None,
+    persist_to: PersistOpt = None,
+    output: FormatOpt = "text",
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="Exit 1 when anything is pending or changed.")
+    ] = False,
+) -> None:
+    """The release manager's dashboard: where every database stands (read-only).
+
+    Example: [bold]orchestrate status --remote --exit-code[/]   ·   [bold]orchestrate status --format html > status.html[/]
+    """
+    fmt = check_format(output, Format.TEXT, Format.JSON, Format.MARKDOWN, Format.HTML)
+    request = ApplyRequest(load_settings(root), env, tuple(db or ()), remote, engine, persist_to)
+    board = make_dashboard(request)
+    if fmt is Format.JSON:
+        write_json(dashboard_to_dict(board))
+    elif fmt is Format.MARKDOWN:
+        write_text(render_status_markdown(board))
+    elif fmt is Format.HTML:
+        write_text(render_status_html(board))
+    else:
+        render_status_text(console(), board)
+    raise typer.Exit(1 if exit_code and board.dirty else 0)
+
+
+@app.command()
+@boundary
+def graph(
+    root: RootOpt = None,
+    env: EnvOpt = None,
+    db: DbOpt = None,
+    output: Annotated[
+        str, typer.Option("--format", "-f", help="mermaid, dot or text.")
+    ] = "mermaid",
+) -> None:
+    """Each database's plan graph (inferred cross-package edges marked) and the database graph.
+
+    Example: [bold]orchestrate graph --db create-something-db --format mermaid[/]
+    """
+    fmt = check_format(output, Format.MERMAID, Format.DOT, Format.TEXT)
+    plan = make_plan(load_settings(root), env, tuple(db or ()))
+    render = {
+        Format.MERMAID: render_mermaid,
+        Format.DOT: render_dot,
+        Format.TEXT: render_graph_text,
+    }[fmt]
+    write_text(render(plan))

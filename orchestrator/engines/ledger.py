@@ -1,0 +1,296 @@
+"""The ledgers, as SQL every engine runs the same way.
+
+- ``_migrations`` (the strategy document's table, name configurable) holds the
+  canonical file name, checksum, time taken and the source directory.
+- ``_migrations_lock`` holds at most one row: who is applying to this database.
+- Wrangler's table (``d1_migrations`` or the binding's ``migrations_table``)
+  gets a row under wrangler's own name for each migration orchestrate applies,
+  in the same atomic batch, so neither tool ever runs a migration twice.
+
+Values always travel as parameters; table names are validated identifiers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator import __version__
+from orchestrator.discovery.naming import canonical_of
+from orchestrator.engines import Batch, BatchResult, Session, Sql
+from orchestrator.errors import BatchError
+from orchestrator.model import LedgerRow
+
+WRANGLER_COLUMNS = frozenset({"id", "name", "applied_at"})
+WRANGLER_DDL = (
+    "CREATE TABLE IF NOT EXISTS {table}(\n"
+    "\t\tid         INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "\t\tname       TEXT UNIQUE,\n"
+    "\t\tapplied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL\n"
+    ")"
+)
+
+
+class Elapsed:
+    """Placeholder parameter: the engine puts the batch's elapsed milliseconds here
+    (or NULL where it cannot know them before the batch commits)."""
+
+    def __repr__(self) -> str:
+        return "<elapsed ms>"
+
+
+ELAPSED_MS = Elapsed()
+
+
+def quote_identifier(name: str) -> str:
+    """Quote a (validated) SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class LedgerNames:
+    """The tables one database's ledgers live in."""
+
+    table: str
+    wrangler_tables: tuple[str, ...]
+
+    @property
+    def lock_table(self) -> str:
+        return f"{self.table}_lock"
+
+    @property
+    def history_table(self) -> str:
+        return f"{self.table}_history"
+
+    @property
+    def all_tables(self) -> tuple[str, ...]:
+        return (self.table, self.lock_table, *self.wrangler_tables)
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """The lock row: who holds the database, until when."""
+
+    owner: str
+    host: str
+    pid: int
+    acquired_at: str
+    expires_at: float
+
+    def expired(self, now: float | None = None) -> bool:
+        return self.expires_at < (now if now is not None else time.time())
+
+
+@dataclass(frozen=True)
+class LedgerState:
+    """What a target's ledgers say."""
+
+    own: tuple[LedgerRow, ...]
+    wrangler: dict[str, frozenset[str]]
+    foreign: tuple[str, ...]
+    lock: LockInfo | None
+    exists: bool = True
+
+    @property
+    def rows(self) -> tuple[LedgerRow, ...]:
+        """Applied migrations from both ledgers, by canonical name (orchestrate's row wins)."""
+        merged = {
+            canonical_of(r.name): r
+            for names in self.wrangler.values()
+            for r in map(LedgerRow, names)
+        }
+        merged |= {canonical_of(r.name): r for r in self.own}
+        return tuple(merged.values())
+
+
+EMPTY_STATE = LedgerState((), {}, (), None, exists=False)
+
+
+def create_statements(names: LedgerNames) -> list[Sql]:
+    """``CREATE TABLE IF NOT EXISTS`` for every ledger (a foreign wrangler table is untouched)."""
+    own = quote_identifier(names.table)
+    statements = [
+        Sql(
+            f"CREATE TABLE IF NOT EXISTS {own} (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "filename TEXT UNIQUE NOT NULL, applied_at TEXT DEFAULT (datetime('now')), "
+            "checksum TEXT, execution_time_ms INTEGER, source TEXT, applied_by TEXT, bookmark TEXT)"
+        ),
+        Sql(
+            f"CREATE TABLE IF NOT EXISTS {quote_identifier(names.lock_table)} "
+            "(id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, host TEXT NOT NULL, "
+            "pid INTEGER NOT NULL, acquired_at TEXT NOT NULL, expires_at REAL NOT NULL)"
+        ),
+    ]
+    # Wrangler's own DDL, word for word, so the stored schema is the one wrangler makes.
+    # (Table names are validated identifiers: see settings.IDENTIFIER_RE.)
+    for table in names.wrangler_tables:
+        statements.append(Sql(WRANGLER_DDL.format(table=table)))
+    return statements
+
+
+def read_statements(names: LedgerNames, tables: Iterable[str] | None = None) -> list[Sql]:
+    """Read the columns of every ledger, then the rows of ``tables`` (default: all)."""
+    wanted = list(names.all_tables)
+    marks = ", ".join("?" for _ in wanted)
+    statements = [
+        Sql(
+            "SELECT m.name AS tbl, p.name AS col FROM sqlite_master AS m "
+            f"JOIN pragma_table_info(m.name) AS p WHERE m.type = 'table' AND m.name IN ({marks})",
+            tuple(wanted),
+        )
+    ]
+    for table in wanted if tables is None else [t for t in wanted if t in set(tables)]:
+        statements.append(Sql(f"SELECT * FROM {quote_identifier(table)}"))
+    return statements
+
+
+def lock_statements(names: LedgerNames, lock: LockInfo) -> list[Sql]:
+    """Drop an expired lock, then take the lock if it is free."""
+    table = quote_identifier(names.lock_table)
+    return [
+        Sql(f"DELETE FROM {table} WHERE expires_at < ?", (time.time(),)),
+        Sql(
+            f"INSERT OR IGNORE INTO {table} (id, owner, host, pid, acquired_at, expires_at) "
+            "VALUES (1, ?, ?, ?, ?, ?)",
+            (lock.owner, lock.host, lock.pid, lock.acquired_at, lock.expires_at),
+        ),
+    ]
+
+
+def ensure_and_lock_batch(names: LedgerNames, lock: LockInfo) -> Batch:
+    """One round trip: create the ledgers, try the lock, read everything back."""
+    statements = create_statements(names) + lock_statements(names, lock) + read_statements(names)
+    return Batch(tuple(statements), label="lock")
+
+
+def release_lock_batch(names: LedgerNames, owner: str, extra: Sequence[Sql] = ()) -> Batch:
+    """Release our lock (only ours), plus any bookkeeping that can ride along."""
+    table = quote_identifier(names.lock_table)
+    return Batch((*extra, Sql(f"DELETE FROM {table} WHERE owner = ?", (owner,))), label="unlock")
+
+
+def force_unlock_batch(names: LedgerNames) -> Batch:
+    """Clear the lock whoever holds it (``orchestrate unlock``)."""
+    create_lock = create_statements(names)[1]
+    return Batch(
+        (create_lock, Sql(f"DELETE FROM {quote_identifier(names.lock_table)}")), label="unlock"
+    )
+
+
+def record_statements(
+    names: LedgerNames,
+    filename: str,
+    checksum: str,
+    source: str,
+    wrangler_entries: Sequence[tuple[str, str]],
+    lock_owner: str | None,
+    lock_expires: float,
+    bookmark: str | None = None,
+) -> list[Sql]:
+    """The ledger rows that commit together with one migration.
+
+    ``bookmark`` is the Time Travel bookmark taken before this release's first write.
+    """
+    statements = [
+        Sql(
+            f"INSERT INTO {quote_identifier(names.table)} "
+            "(filename, checksum, execution_time_ms, source, applied_by, bookmark) VALUES (?, ?, ?, ?, ?, ?)",
+            (filename, checksum, ELAPSED_MS, source, f"orchestrate {__version__}", bookmark),
+        )
+    ]
+    for table, name in wrangler_entries:
+        statements.append(
+            Sql(f"INSERT OR IGNORE INTO {quote_identifier(table)} (name) VALUES (?)", (name,))
+        )
+    if lock_owner is not None:
+        lock = quote_identifier(names.lock_table)
+        statements.append(
+            Sql(f"UPDATE {lock} SET expires_at = ? WHERE owner = ?", (lock_expires, lock_owner))
+        )
+    return statements
+
+
+def parse_state(
+    names: LedgerNames, result: BatchResult, offset: int, tables: Sequence[str] | None = None
+) -> LedgerState:
+    """Turn the rows of ``read_statements`` (starting at ``offset``) into a ``LedgerState``."""
+    columns: dict[str, set[str]] = {}
+    for row in result.rows[offset]:
+        columns.setdefault(str(row["tbl"]), set()).add(str(row["col"]))
+    read = [t for t in names.all_tables if tables is None or t in set(tables)]
+    contents = dict(zip(read, result.rows[offset + 1 :], strict=False))
+    foreign = tuple(
+        t for t in names.wrangler_tables if t in columns and not columns[t] >= WRANGLER_COLUMNS
+    )
+    wrangler = {
+        t: frozenset(str(r["name"]) for r in contents.get(t, ()) if r.get("name") is not None)
+        for t in names.wrangler_tables
+        if t not in foreign
+    }
+    own = tuple(_own_row(r) for r in contents.get(names.table, ()))
+    lock_rows = contents.get(names.lock_table, ())
+    lock = _lock_info(lock_rows[0]) if lock_rows else None
+    return LedgerState(own, wrangler, foreign, lock, exists=bool(columns))
+
+
+def _own_row(row: dict[str, Any]) -> LedgerRow:
+    ms = row.get("execution_time_ms")
+    return LedgerRow(
+        name=str(row["filename"]),
+        checksum=row.get("checksum"),
+        applied_at=row.get("applied_at"),
+        execution_time_ms=int(ms) if ms is not None else None,
+        source=row.get("source"),
+        bookmark=row.get("bookmark"),
+    )
+
+
+def _lock_info(row: dict[str, Any]) -> LockInfo:
+    return LockInfo(
+        owner=str(row["owner"]),
+        host=str(row["host"]),
+        pid=int(row["pid"]),
+        acquired_at=str(row["acquired_at"]),
+        expires_at=float(row["expires_at"]),
+    )
+
+
+def read_ledger(session: Session, names: LedgerNames) -> LedgerState:
+    """Read a target's ledgers without writing; one request when they all exist."""
+    try:
+        return parse_state(names, session.run(Batch(tuple(read_statements(names)), "read")), 0)
+    except BatchError as exc:
+        if "no such table" not in exc.sqlite_message:
+            raise
+    probe = session.run(Batch(tuple(read_statements(names, tables=())), "read"))
+    existing = [t for t in names.all_tables if t in {str(r["tbl"]) for r in probe.rows[0]}]
+    if not existing:
+        return EMPTY_STATE
+    result = session.run(Batch(tuple(read_statements(names, existing)), "read"))
+    return parse_state(names, result, 0, tables=existing)
+
+
+def merge_states(states: Sequence[LedgerState]) -> LedgerState:
+    """Several copies of one database (local replicas): applied means applied in every copy."""
+    if len(states) == 1:
+        return states[0]
+    common = set.intersection(*({canonical_of(r.name) for r in s.rows} for s in states))
+    first = states[0]
+    own = tuple(r for r in first.own if canonical_of(r.name) in common)
+    wrangler = {
+        table: frozenset(n for n in names if canonical_of(n) in common)
+        for table, names in first.wrangler.items()
+    }
+    foreign = tuple(sorted({t for s in states for t in s.foreign}))
+    lock = next((s.lock for s in states if s.lock is not None), None)
+    return LedgerState(own, wrangler, foreign, lock, exists=any(s.exists for s in states))
+
+
+def committed_batch(names: LedgerNames, filename: str) -> Batch:
+    """Did ``filename``'s row commit? (asked after a write whose outcome is unknown)."""
+    table = quote_identifier(names.table)
+    return Batch(
+        (Sql(f"SELECT COUNT(*) AS n FROM {table} WHERE filename = ?", (filename,)),), label="verify"
+    )

@@ -1,0 +1,165 @@
+"""The local engine: works directly on the SQLite file wrangler's local D1 uses.
+
+A batch is one SQLite transaction (``BEGIN IMMEDIATE`` … ``COMMIT``) with foreign
+keys enforced as D1 enforces them, so a crash at any moment leaves the file
+before or after each migration. Files are created as miniflare creates them
+(WAL mode, ``_cf_METADATA``), so ``wrangler dev`` and ``wrangler d1 execute
+--local`` open them as their own.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.engines import Batch, BatchResult, Sql, Target
+from orchestrator.engines.ledger import Elapsed
+from orchestrator.engines.localstate import state_file
+from orchestrator.errors import BatchError, TargetError
+from orchestrator.model import Database
+
+BUSY_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class LocalEngine:
+    """Local D1 state under each binding package (or under ``persist_to``)."""
+
+    root: Path
+    persist_to: Path | None = None
+    preview: bool = False
+    name: str = "local"
+    remote: bool = False
+
+    def targets(self, database: Database) -> tuple[Target, ...]:
+        """One file per binding package (deduplicated): every ``wrangler dev`` sees the schema."""
+        seen: dict[Path, Target] = {}
+        for binding in database.bindings:
+            path = state_file(self.root, binding, self.persist_to, self.preview)
+            label = binding.package if self.persist_to is None else "persist-to"
+            seen.setdefault(path, Target(database.name, label, str(path)))
+        return tuple(seen.values())
+
+    def exists(self, target: Target) -> bool:
+        return Path(target.locator).is_file()
+
+    def open(self, target: Target, *, read_only: bool = False) -> LocalSession:
+        path = Path(target.locator)
+        if read_only:
+            return LocalSession(_connect_read_only(path), target)
+        if not path.is_file():
+            create_state_file(path)
+        return LocalSession(_connect(path), target)
+
+
+def create_state_file(path: Path) -> None:
+    """Create an empty local D1 file the way miniflare does."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS _cf_METADATA (key INTEGER PRIMARY KEY, value BLOB)"
+        )
+    finally:
+        connection.close()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        connection = sqlite3.connect(
+            path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False
+        )
+        connection.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error as exc:
+        raise TargetError(f"cannot open local D1 state {path}: {exc}") from None
+    connection.row_factory = sqlite3.Row
+    return connection
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """Open without writing a byte, not even -wal/-shm files.
+
+    With WAL content pending (wrangler leaves some), read through SQLite in
+    ``mode=ro``: the -wal/-shm files exist already. Otherwise read the file into
+    memory: SQLite creates -wal/-shm for a WAL-mode file even when ``immutable``.
+    """
+    wal = Path(f"{path}-wal")
+    try:
+        if wal.is_file() and wal.stat().st_size > 0:
+            connection = sqlite3.connect(
+                f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
+        else:
+            connection = _in_memory_copy(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise TargetError(f"cannot open local D1 state {path}: {exc}") from None
+    connection.row_factory = sqlite3.Row
+    return connection
+
+
+def _in_memory_copy(path: Path) -> sqlite3.Connection:
+    image = bytearray(path.read_bytes())
+    if len(image) >= 20:
+        image[18:20] = b"\x01\x01"  # WAL mode -> rollback journal, so memory can serve it
+    connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    if image:
+        connection.deserialize(bytes(image))
+    return connection
+
+
+class LocalSession:
+    """One connection; each ``run`` is one transaction."""
+
+    def __init__(self, connection: sqlite3.Connection, target: Target) -> None:
+        self.connection = connection
+        self.target = target
+
+    def run(self, batch: Batch) -> BatchResult:
+        """Run ``batch`` in one transaction; roll it all back on the first failure."""
+        started = time.perf_counter()
+        rows: list[tuple[dict[str, Any], ...]] = []
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE" if not _reads_only(batch) else "BEGIN")
+        except sqlite3.Error as exc:
+            raise TargetError(f"{self.target.locator}: cannot start a transaction: {exc}") from None
+        try:
+            for statement in batch.statements:
+                cursor.execute(statement.text, _bind(statement, started))
+                rows.append(tuple(dict(r) for r in cursor.fetchall()) if cursor.description else ())
+            cursor.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            # len(rows) statements succeeded; past the last one, it was COMMIT that failed.
+            failing = len(rows) if len(rows) < len(batch.statements) else None
+            raise BatchError(str(exc), failing) from None
+        except BaseException:
+            self._rollback()
+            raise
+        return BatchResult(tuple(rows), (time.perf_counter() - started) * 1000)
+
+    def _rollback(self) -> None:
+        if self.connection.in_transaction:
+            self.connection.execute("ROLLBACK")
+
+    def bookmark(self) -> str | None:
+        """Local state has no Time Travel."""
+        return None
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _bind(statement: Sql, started: float) -> tuple[Any, ...]:
+    if not any(isinstance(p, Elapsed) for p in statement.params):
+        return statement.params
+    elapsed = round((time.perf_counter() - started) * 1000)
+    return tuple(elapsed if isinstance(p, Elapsed) else p for p in statement.params)
+
+
+def _reads_only(batch: Batch) -> bool:
+    return all(s.text.lstrip()[:6].upper() == "SELECT" for s in batch.statements)

@@ -1,0 +1,41 @@
+"""Choose the engine for a target: ``local`` (default), or for ``--remote`` the
+D1 API when credentials are present, else wrangler."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from orchestrator.engines import Engine
+from orchestrator.engines.local import LocalEngine
+from orchestrator.errors import UsageError
+from orchestrator.settings import Settings
+
+ENGINES = ("local", "api", "wrangler")
+
+
+def choose_engine(
+    settings: Settings,
+    remote: bool = False,
+    engine: str | None = None,
+    persist_to: Path | None = None,
+    preview: bool = False,
+) -> Engine:
+    """The engine for this run; ``engine`` overrides the default choice."""
+    if engine is not None and engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}", hint=f"use one of: {', '.join(ENGINES)}")
+    name = engine or ("local" if not remote else _remote_default(settings))
+    if name == "local":
+        if remote and engine is None:
+            raise UsageError("--remote needs the api or wrangler engine")
+        return LocalEngine(settings.root, persist_to.resolve() if persist_to else None, preview)
+    return _remote_engine(name, settings)
+
+
+def _remote_default(settings: Settings) -> str:
+    token_env = str(settings.remote.get("api_token_env", "CLOUDFLARE_API_TOKEN"))
+    return "api" if os.environ.get(token_env) else "wrangler"
+
+
+def _remote_engine(name: str, settings: Settings) -> Engine:
+    raise UsageError(f"the {name} engine is not available in this build", hint="use --local")

@@ -1,0 +1,233 @@
+"""Apply output: live progress, the summary table, JSON, and the dry-run SQL."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from orchestrator.engines import Batch
+from orchestrator.engines.ledger import Elapsed
+from orchestrator.model import Result, RunResult, RunStatus
+from orchestrator.runner.batches import Refusal
+from orchestrator.runner.job import Progress
+
+RUN_STYLE = {
+    RunStatus.OK: "green",
+    RunStatus.UP_TO_DATE: "dim green",
+    RunStatus.FAILED: "bold red",
+    RunStatus.SKIPPED: "yellow",
+    RunStatus.INTERRUPTED: "bold yellow",
+}
+
+
+def run_to_dict(run: RunResult) -> dict[str, Any]:
+    """The ``apply --format json`` document (``version`` is added on write)."""
+    return {
+        "target": run.target,
+        "dry_run": run.dry_run,
+        "interrupted": run.interrupted,
+        "databases": [_result_dict(r) for r in run.results],
+    }
+
+
+def _result_dict(result: Result) -> dict[str, Any]:
+    return {
+        "name": result.database,
+        "status": result.status.value,
+        "applied": [{"name": a.name, "file": a.file, "ms": round(a.ms, 1)} for a in result.applied],
+        "error": result.error,
+        "file": result.file,
+        "line": result.line,
+        "targets": list(result.targets),
+        "seconds": round(result.seconds, 3),
+        "warnings": list(result.warnings),
+        "bookmark": result.bookmark,
+        "restore_command": result.restore_command,
+    }
+
+
+def render_summary(console: Console, run: RunResult) -> None:
+    """The table a release manager reads after a run."""
+    table = Table(
+        title=f"apply: {run.target}", title_justify="left", header_style="bold", pad_edge=False
+    )
+    table.add_column("database", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("applied", justify="right")
+    table.add_column("time", justify="right")
+    table.add_column("detail", overflow="fold")
+    for r in run.results:
+        table.add_row(
+            r.database,
+            Text(r.status.value, RUN_STYLE[r.status]),
+            str(len(r.applied)),
+            f"{r.seconds:.2f}s",
+            _detail(r),
+        )
+    console.print(table)
+    for r in run.results:
+        if r.error and r.status is not RunStatus.UP_TO_DATE:
+            where = (
+                f"{r.file}:{r.line}: " if r.file and r.line else (f"{r.file}: " if r.file else "")
+            )
+            console.print(
+                f"{r.database}: {where}{r.error}",
+                style=RUN_STYLE[r.status],
+                soft_wrap=True,
+                markup=False,
+            )
+    if run.interrupted:
+        console.print(
+            "Interrupted: migrations in flight finished or rolled back; locks released.",
+            style="bold yellow",
+        )
+
+
+def _detail(result: Result) -> str:
+    parts = []
+    if result.error:
+        where = (
+            f"{result.file}:{result.line}: "
+            if result.file and result.line
+            else (f"{result.file}: " if result.file else "")
+        )
+        parts.append(where + result.error)
+    if result.restore_command:
+        parts.append(f"undo: {result.restore_command}")
+    parts.extend(result.warnings)
+    return "\n".join(parts)
+
+
+def render_dry_run(console: Console, planned: Mapping[str, list[Batch] | Refusal]) -> None:
+    """Print, per database, the exact statements ``apply`` would send, ledger rows included."""
+    for database, batches in planned.items():
+        if isinstance(batches, Refusal):
+            console.print(
+                f"-- ===== {database}: refused: {batches.message}", style="bold red", markup=False
+            )
+        else:
+            render_batches(console, database, batches)
+
+
+def batches_to_dict(planned: Mapping[str, list[Batch] | Refusal]) -> dict[str, Any]:
+    """The dry run as JSON: per database, its batches and their statements and parameters."""
+    databases: list[dict[str, Any]] = []
+    for database, batches in planned.items():
+        if isinstance(batches, Refusal):
+            databases.append(
+                {"name": database, "refused": batches.message, "file": batches.file, "batches": []}
+            )
+            continue
+        shown = [
+            {
+                "label": b.label,
+                "statements": [
+                    {
+                        "sql": s.text,
+                        "params": [None if isinstance(p, Elapsed) else p for p in s.params],
+                    }
+                    for s in b.statements
+                ],
+            }
+            for b in batches
+        ]
+        databases.append({"name": database, "refused": None, "file": None, "batches": shown})
+    return {"dry_run": True, "databases": databases}
+
+
+def render_batches(console: Console, database: str, batches: list[Batch]) -> None:
+    """One database's batches as SQL text with parameters in comments."""
+    if not batches:
+        console.print(f"-- ===== {database}: up to date", style="dim", markup=False)
+        return
+    console.print(
+        f"-- ===== {database}: {len(batches)} batch(es) =====", style="bold cyan", markup=False
+    )
+    for batch in batches:
+        console.print(f"-- batch: {batch.label} (atomic)", style="cyan", markup=False)
+        for statement in batch.statements:
+            console.print(
+                statement.text if statement.text.rstrip().endswith(";") else statement.text + ";",
+                markup=False,
+            )
+            if statement.params:
+                shown = ", ".join(
+                    "<elapsed ms>" if isinstance(p, Elapsed) else repr(p) for p in statement.params
+                )
+                console.print(f"--   params: {shown}", style="dim", markup=False)
+
+
+@contextmanager
+def progress_display(console: Console) -> Iterator[Progress]:
+    """Live lines per database on a terminal; plain lines otherwise (both on stderr)."""
+    if console.is_terminal:
+        with _LiveProgress(console, []) as progress:
+            yield progress
+    else:
+        yield _plain_progress()
+
+
+def _plain_progress() -> Progress:
+    lock = threading.Lock()
+
+    def say(text: str) -> None:
+        with lock:
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
+
+    return Progress(
+        started=lambda db, total: say(f"{db}: {total} to apply"),
+        step=lambda db, done, total, file: say(f"{db}: [{done + 1}/{total}] {file}"),
+        finished=lambda r: say(f"{r.database}: {r.status.value} ({len(r.applied)} applied)"),
+    )
+
+
+class _LiveProgress:
+    """One line per database: n/m, current file, elapsed."""
+
+    def __init__(self, console: Console, databases: list[str]) -> None:
+        self.console = console
+        self.rows: dict[str, list[Any]] = {
+            db: ["waiting", 0, 0, "", time.monotonic()] for db in databases
+        }
+        self.lock = threading.Lock()
+        self.live = Live(self._render(), console=console, refresh_per_second=8, transient=True)
+
+    def __enter__(self) -> Progress:
+        self.live.__enter__()
+        return Progress(self._started, self._step, self._finished)
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.__exit__(None, None, None)
+
+    def _update(self, db: str, **values: Any) -> None:
+        with self.lock:
+            row = self.rows.setdefault(db, ["waiting", 0, 0, "", time.monotonic()])
+            for key, value in values.items():
+                row[["state", "done", "total", "file", "since"].index(key)] = value
+            self.live.update(self._render())
+
+    def _started(self, db: str, total: int) -> None:
+        self._update(db, state="applying", total=total, since=time.monotonic())
+
+    def _step(self, db: str, done: int, total: int, file: str) -> None:
+        self._update(db, done=done, total=total, file=file)
+
+    def _finished(self, result: Result) -> None:
+        self._update(result.database, state=result.status.value, done=len(result.applied), file="")
+
+    def _render(self) -> Table:
+        table = Table.grid(padding=(0, 2))
+        for db, (state, done, total, file, since) in self.rows.items():
+            elapsed = f"{time.monotonic() - since:5.1f}s" if state == "applying" else ""
+            table.add_row(db, state, f"{done}/{total}" if total else "", file, elapsed)
+        return table

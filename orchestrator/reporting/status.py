@@ -1,0 +1,285 @@
+"""Render the dashboard: rich text (80 to 200 columns, NO_COLOR and pipes), Markdown
+for a release note or PR comment, one self-contained HTML file, and JSON."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from orchestrator.dashboard import Dashboard, DatabaseStatus, Urgency
+from orchestrator.reporting.plan import SEVERITY_STYLE, problem_dict, problem_location
+
+URGENCY_STYLE = {
+    Urgency.CHANGED: "bold red",
+    Urgency.BROKEN: "bold red",
+    Urgency.LOCKED: "bold magenta",
+    Urgency.LINT_ERRORS: "red",
+    Urgency.DRIFT: "red",
+    Urgency.OUT_OF_ORDER: "yellow",
+    Urgency.PENDING: "yellow",
+    Urgency.WARNINGS: "default",
+    Urgency.FINE: "green",
+}
+
+
+def dashboard_to_dict(board: Dashboard) -> dict[str, Any]:
+    """``status --format json`` (``version`` added on write)."""
+    return {
+        "target": board.target,
+        "env": board.env,
+        "headline": board.headline,
+        "attention": board.attention,
+        "pending": board.pending,
+        "changed": board.changed,
+        "databases": [_row_dict(r) for r in board.databases],
+        "problems": [problem_dict(p) for p in board.problems],
+    }
+
+
+def _row_dict(row: DatabaseStatus) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "id": row.id or None,
+        "bindings": list(row.bindings),
+        "applied": row.applied,
+        "pending": row.pending,
+        "next_pending": list(row.next_pending),
+        "changed": list(row.changed),
+        "last_applied": row.last_applied,
+        "last_applied_at": row.last_applied_at,
+        "lint": {"errors": row.lint.errors, "warnings": row.lint.warnings},
+        "lock": row.lock,
+        "bookmark": row.bookmark,
+        "drift": row.drift,
+        "urgency": row.urgency.name.lower(),
+        "attention": row.attention,
+        "problems": [problem_dict(p) for p in row.problems],
+    }
+
+
+def render_status_text(console: Console, board: Dashboard) -> None:
+    """The terminal dashboard: headline, one table row per database, then details."""
+    env = f" --env {board.env}" if board.env else ""
+    console.print(Text.assemble(("orchestrate status", "bold"), f" · {board.target}{env}"))
+    style = "bold red" if board.attention else ("yellow" if board.pending else "green")
+    console.print(Text(board.headline, style), soft_wrap=False)
+    console.print(_table(board))
+    _details(console, board)
+
+
+STATE_LABEL = {
+    Urgency.CHANGED: "CHANGED",
+    Urgency.BROKEN: "ERRORS",
+    Urgency.LOCKED: "LOCKED",
+    Urgency.LINT_ERRORS: "lint errors",
+    Urgency.DRIFT: "drift",
+    Urgency.OUT_OF_ORDER: "out of order",
+    Urgency.PENDING: "ready",
+    Urgency.WARNINGS: "up to date",
+    Urgency.FINE: "up to date",
+}
+
+
+def state_label(row: DatabaseStatus) -> str:
+    """A short word for the table; the details below say the rest."""
+    if row.urgency in (Urgency.WARNINGS, Urgency.FINE) and row.pending:
+        return "ready"
+    return STATE_LABEL[row.urgency]
+
+
+def _table(board: Dashboard) -> Table:
+    table = Table(header_style="bold", pad_edge=False, show_edge=False, box=box.SIMPLE_HEAD)
+    table.add_column("database", no_wrap=True, overflow="ellipsis", max_width=28)
+    table.add_column("applied", justify="right", no_wrap=True)
+    table.add_column("pending", justify="right", no_wrap=True)
+    table.add_column("lint", no_wrap=True)
+    table.add_column("last applied", overflow="fold")
+    table.add_column("state", no_wrap=True)
+    for row in board.databases:
+        counts = row.lint.errors or row.lint.warnings
+        lint = f"{row.lint.errors}E {row.lint.warnings}W" if counts else "-"
+        last = (
+            f"{row.last_applied} {row.last_applied_at or ''}".strip() if row.last_applied else "-"
+        )
+        table.add_row(
+            Text(row.name, URGENCY_STYLE[row.urgency]),
+            str(row.applied),
+            Text(str(row.pending), "yellow" if row.pending else ""),
+            Text(lint, "red" if row.lint.errors else ""),
+            last,
+            Text(state_label(row), URGENCY_STYLE[row.urgency]),
+        )
+    return table
+
+
+def _details(console: Console, board: Dashboard) -> None:
+    for row in board.databases:
+        lines = _detail_lines(row)
+        if not lines:
+            continue
+        console.print()
+        console.print(Text(row.name, "bold " + URGENCY_STYLE[row.urgency]))
+        for text in lines:
+            console.print(text)
+    if board.problems:
+        console.print()
+        console.print(Text("workspace", "bold"))
+        for problem in board.problems:
+            console.print(_problem_text(problem))
+
+
+def _detail_lines(row: DatabaseStatus) -> list[Text]:
+    lines = [Text(f"  changed after it was applied: {file}", "bold red") for file in row.changed]
+    if row.lock:
+        lines.append(Text(f"  lock: {row.lock}", "magenta"))
+    if row.next_pending:
+        more = (
+            f" (+{row.pending - len(row.next_pending)} more)"
+            if row.pending > len(row.next_pending)
+            else ""
+        )
+        lines.append(
+            Text(
+                f"  next: {', '.join(f.rsplit('/', 1)[-1] for f in row.next_pending)}{more}",
+                "yellow",
+            )
+        )
+    if row.bookmark:
+        lines.append(Text(f"  last release bookmark: {row.bookmark}", "cyan"))
+        lines.append(
+            Text(
+                f"  undo: wrangler d1 time-travel restore {row.name} --bookmark={row.bookmark}",
+                "dim",
+            )
+        )
+    lines.extend(_problem_text(p) for p in row.problems if p.code != "ledger.changed")
+    return lines
+
+
+def _problem_text(problem: Any) -> Text:
+    return Text.assemble(
+        "  ",
+        (problem.severity.value, SEVERITY_STYLE[problem.severity]),
+        f" [{problem.code}] {problem_location(problem)}: {problem.message}",
+    )
+
+
+def render_status_markdown(board: Dashboard) -> str:
+    """Paste into a release note or a PR comment."""
+    env = f" (env `{board.env}`)" if board.env else ""
+    lines = [
+        f"### Database status: {board.target}{env}",
+        "",
+        f"**{board.headline}**",
+        "",
+        "| | database | applied | pending | lint | last applied | state |",
+        "| --- | --- | ---: | ---: | --- | --- | --- |",
+    ]
+    for row in board.databases:
+        lint = (
+            f"{row.lint.errors} errors, {row.lint.warnings} warnings"
+            if row.lint.errors or row.lint.warnings
+            else "clean"
+        )
+        last = (
+            f"`{row.last_applied}` {row.last_applied_at or ''}".strip() if row.last_applied else "—"
+        )
+        state = row.attention or ("up to date" if not row.pending else "ready")
+        lines.append(
+            f"| {_ICON[row.urgency]} | `{row.name}` | {row.applied} | {row.pending} | {lint} | {last} | {state} |"
+        )
+    for row in board.databases:
+        details = [f"- changed: `{f}`" for f in row.changed]
+        details += [f"- next: `{f}`" for f in row.next_pending]
+        details += [f"- lock: {row.lock}"] if row.lock else []
+        details += (
+            [f"- undo: `wrangler d1 time-travel restore {row.name} --bookmark={row.bookmark}`"]
+            if row.bookmark
+            else []
+        )
+        details += [
+            f"- {p.severity.value} `{p.code}` `{problem_location(p)}`: {p.message}"
+            for p in row.problems
+        ]
+        if details:
+            lines += [
+                "",
+                f"<details><summary><code>{row.name}</code></summary>",
+                "",
+                *details,
+                "",
+                "</details>",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+_ICON = {
+    Urgency.CHANGED: "🛑",
+    Urgency.BROKEN: "🛑",
+    Urgency.LOCKED: "🔒",
+    Urgency.LINT_ERRORS: "❌",
+    Urgency.DRIFT: "❌",
+    Urgency.OUT_OF_ORDER: "⚠️",
+    Urgency.PENDING: "⏳",
+    Urgency.WARNINGS: "✅",
+    Urgency.FINE: "✅",
+}
+
+
+def render_status_html(board: Dashboard) -> str:
+    """One self-contained HTML file with the same content."""
+    e = html.escape
+    rows = []
+    for row in board.databases:
+        lint = (
+            f"{row.lint.errors}E {row.lint.warnings}W"
+            if row.lint.errors or row.lint.warnings
+            else "clean"
+        )
+        state = row.attention or ("up to date" if not row.pending else "ready")
+        details = [f"changed: {f}" for f in row.changed] + [f"next: {f}" for f in row.next_pending]
+        details += [f"lock: {row.lock}"] if row.lock else []
+        details += (
+            [f"undo: wrangler d1 time-travel restore {row.name} --bookmark={row.bookmark}"]
+            if row.bookmark
+            else []
+        )
+        details += [
+            f"{p.severity.value} [{p.code}] {problem_location(p)}: {p.message}"
+            for p in row.problems
+        ]
+        items = "".join(f"<li>{e(d)}</li>" for d in details)
+        rows.append(
+            f'<tr class="{row.urgency.name.lower()}"><td>{_ICON[row.urgency]}</td><td><code>{e(row.name)}</code>'
+            f"<ul>{items}</ul></td><td>{row.applied}</td><td>{row.pending}</td><td>{e(lint)}</td>"
+            f"<td>{e(row.last_applied or '—')}<br><small>{e(row.last_applied_at or '')}</small></td><td>{e(state)}</td></tr>"
+        )
+    general = "".join(
+        f"<li>{e(p.severity.value)} [{e(p.code)}] {e(problem_location(p))}: {e(p.message)}</li>"
+        for p in board.problems
+    )
+    return _HTML.format(
+        title=e(f"orchestrate status: {board.target}"),
+        headline=e(board.headline),
+        rows="".join(rows),
+        general=general,
+    )
+
+
+_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body{{font-family:system-ui,sans-serif;margin:2rem;color:#1b1f24}}
+table{{border-collapse:collapse;width:100%}}th,td{{border-bottom:1px solid #d0d7de;padding:.4rem .6rem;text-align:left;vertical-align:top}}
+ul{{margin:.2rem 0 0 1rem;padding:0;font-size:.85em;color:#57606a}}.changed,.broken{{background:#ffebe9}}
+.locked{{background:#fbefff}}.pending,.out_of_order{{background:#fff8c5}}.fine,.warnings{{background:#f6fff8}}
+</style></head><body>
+<h1>{title}</h1><p><strong>{headline}</strong></p>
+<table><thead><tr><th></th><th>database</th><th>applied</th><th>pending</th><th>lint</th><th>last applied</th><th>state</th></tr></thead>
+<tbody>{rows}</tbody></table><ul>{general}</ul></body></html>
+"""

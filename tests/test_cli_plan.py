@@ -1,0 +1,105 @@
+"""`orchestrate plan` through the CLI: exit codes, JSON contract, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from orchestrator.cli.commands import app
+from tests.conftest import TreeWriter, toml_binding
+
+ID = "11111111-1111-1111-1111-111111111111"
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_plan_json_follows_the_contract(monorepo: Path) -> None:
+    code, out, _ = run("plan", "--root", str(monorepo), "--format", "json")
+    doc = json.loads(out)
+    assert doc["version"] == 1 and doc["target"] == "local" and doc["env"] is None
+    io = next(d for d in doc["databases"] if d["name"] == "io-db")
+    assert {"package", "binding", "config", "migrations_dir"} <= set(io["bindings"][0])
+    user_plugins = next(m for m in io["migrations"] if m["number"] == 9)
+    assert user_plugins["name"] == "0009_user_plugins"
+    assert user_plugins["file"] == "packages/io/migrations/009_user_plugins.sql"
+    assert user_plugins["status"] == "pending" and user_plugins["checksum"].startswith("sha256:")
+    assert io["pending"] == len(io["migrations"])
+    numbers = [m["number"] for m in io["migrations"]]
+    assert numbers == sorted(numbers)
+    for problem in doc["problems"]:
+        assert set(problem) >= {"severity", "code", "message", "file", "database"}
+    assert code == (1 if any(p["severity"] == "error" for p in doc["problems"]) else 0)
+
+
+def test_plan_text_and_markdown(monorepo: Path) -> None:
+    _, out, _ = run("plan", "--root", str(monorepo))
+    assert "io-db" in out and "009_user_plugins.sql" in out
+    _, md, _ = run("plan", "--root", str(monorepo), "--format", "markdown")
+    assert md.startswith("### orchestrate plan: local") and "| `io-db` |" in md
+
+
+def test_plan_is_zero_config(tree: TreeWriter) -> None:
+    root = tree(
+        {"p/wrangler.toml": toml_binding("p-db", ID), "p/migrations/0001_a.sql": "SELECT 1;"}
+    )
+    code, out, _ = run("plan", "--root", str(root), "--format", "json")
+    assert code == 0
+    assert [m["file"] for m in json.loads(out)["databases"][0]["migrations"]] == [
+        "p/migrations/0001_a.sql"
+    ]
+
+
+def test_error_problems_exit_1(tree: TreeWriter) -> None:
+    root = tree(
+        {"p/wrangler.toml": toml_binding("p-db", ID), "p/migrations/add_users.sql": "SELECT 1;"}
+    )
+    code, out, _ = run("plan", "--root", str(root), "--format", "json")
+    assert code == 1
+    assert json.loads(out)["problems"][0]["code"] == "naming.no-number"
+
+
+def test_invalid_workspace_toml_exits_2_naming_file_and_line(tree: TreeWriter) -> None:
+    root = tree({"workspace.toml": 'ledger_table = "_m"\nconcurrency = [\n'})
+    code, out, err = run("plan", "--root", str(root))
+    assert code == 2 and out == ""
+    assert "workspace.toml:3" in err or "workspace.toml:2" in err
+    assert "Traceback" not in err
+
+
+def test_unknown_workspace_key_suggests_the_right_one(tree: TreeWriter) -> None:
+    root = tree({"workspace.toml": 'root = "."\nconcurency = 3\n'})
+    code, _, err = run("plan", "--root", str(root))
+    assert code == 2
+    assert (
+        "workspace.toml:2: unknown key 'concurency'" in err and "did you mean 'concurrency'" in err
+    )
+
+
+def test_unknown_database_is_a_usage_error(tree: TreeWriter) -> None:
+    root = tree({"p/wrangler.toml": toml_binding("io-db", ID)})
+    code, _, err = run("plan", "--root", str(root), "--db", "io_db")
+    assert code == 2 and "no database called 'io_db'" in err and "did you mean 'io-db'" in err
+
+
+def test_missing_root_and_bad_format_exit_2(tmp_path: Path) -> None:
+    assert run("plan", "--root", str(tmp_path / "nope"))[0] == 2
+    assert run("plan", "--root", str(tmp_path), "--format", "xml")[0] == 2
+    assert run("plan", "--no-such-flag")[0] == 2
+
+
+def test_db_filter_keeps_only_that_database(monorepo: Path) -> None:
+    _, out, _ = run("plan", "--root", str(monorepo), "--db", "agency-db", "--format", "json")
+    assert [d["name"] for d in json.loads(out)["databases"]] == ["agency-db"]
+
+
+def test_every_command_help_has_an_example() -> None:
+    for command in app.registered_commands:
+        name = command.name or (command.callback.__name__ if command.callback else "")
+        code, out, _ = run(name.replace("_", "-"), "--help")
+        assert code == 0 and "Example" in out, name

@@ -1,0 +1,78 @@
+"""SQLite lexing: statements split where SQLite would, nowhere else."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.sqltext import Kind, leading_comments, split_statements, tokenize
+
+
+def test_semicolons_in_strings_and_comments_do_not_split() -> None:
+    sql = "-- a; b\nINSERT INTO t VALUES ('x; y');\n/* c; d */ SELECT 1;"
+    statements = split_statements(sql)
+    assert [s.text for s in statements] == [
+        "INSERT INTO t VALUES ('x; y');",
+        "SELECT 1;",
+    ]
+    assert [s.line for s in statements] == [2, 3]
+
+
+def test_trigger_body_stays_one_statement() -> None:
+    sql = (
+        "CREATE TABLE t(a);\n"
+        "CREATE TRIGGER IF NOT EXISTS t_ai AFTER INSERT ON t BEGIN\n"
+        "  INSERT INTO log VALUES (new.a);\n"
+        "  UPDATE t SET a = 1 WHERE a = 'end;';\n"
+        "END;\n"
+        "SELECT 2;"
+    )
+    statements = split_statements(sql)
+    assert len(statements) == 3
+    assert statements[1].text.startswith("CREATE TRIGGER") and statements[1].text.endswith("END;")
+    assert statements[2].line == 6
+
+
+def test_case_end_inside_trigger() -> None:
+    sql = (
+        "CREATE TRIGGER x AFTER UPDATE ON t BEGIN\n"
+        "  UPDATE t SET a = CASE WHEN new.a > 1 THEN 1 ELSE 0 END;\n"
+        "END;\nSELECT 1;"
+    )
+    assert len(split_statements(sql)) == 2
+
+
+def test_last_statement_without_semicolon_is_kept() -> None:
+    assert [s.text for s in split_statements("SELECT 1;\nSELECT 2\n-- tail")] == [
+        "SELECT 1;",
+        "SELECT 2",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("'it''s'", Kind.STRING),
+        ('"Quoted ""id"""', Kind.QUOTED),
+        ("[bracket id]", Kind.QUOTED),
+        ("`tick`", Kind.QUOTED),
+        ("x'0aff'", Kind.BLOB),
+        ("1.5e3", Kind.NUMBER),
+        ("?1", Kind.PARAM),
+        (":name", Kind.PARAM),
+        ("->>", Kind.OP),
+    ],
+)
+def test_token_kinds(text: str, kind: Kind) -> None:
+    assert next(iter(tokenize(text))).kind is kind
+
+
+def test_leading_comments_are_the_header() -> None:
+    head = leading_comments("-- Migration: 0001\n-- Purpose: x\n\nCREATE TABLE t(a); -- not header")
+    assert [t.text for t in head] == ["-- Migration: 0001", "-- Purpose: x"]
+
+
+def test_executable_text_drops_comments_like_wrangler() -> None:
+    (statement,) = split_statements(
+        "CREATE TABLE t (\n  a TEXT DEFAULT '--x', -- note\n  b /* c */ INT\n);"
+    )
+    assert statement.executable == "CREATE TABLE t (\n  a TEXT DEFAULT '--x', \n  b  INT\n);"
