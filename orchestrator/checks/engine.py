@@ -3,7 +3,9 @@ and suppress the findings. Pure apart from the in-memory shadow databases."""
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from orchestrator.checks.catalog import BY_CODE
@@ -18,8 +20,9 @@ from orchestrator.checks.rules import (
     wants_after,
     watch,
 )
-from orchestrator.checks.shadow import Replay, ReplayOptions, replay
+from orchestrator.checks.shadow import Failure, ReplayOptions, as_parsed, replay
 from orchestrator.checks.suppress import Suppression, suppression_findings, unused_findings
+from orchestrator.model import Migration
 
 
 @dataclass(frozen=True)
@@ -27,16 +30,22 @@ class Unit:
     """Migrations analysed together, in apply order: one database, or loose files."""
 
     database: str | None
-    migrations: tuple[ParsedMigration, ...]
+    migrations: tuple[Migration | ParsedMigration, ...]
 
 
 @dataclass(frozen=True)
 class UnitResult:
-    """Raw findings of one unit and the replay they came from."""
+    """Raw findings of one unit, its suppressions, and how far its replay got.
+
+    Parsed statements are not kept: on a large workspace they would hold millions
+    of tokens alive for nothing.
+    """
 
     unit: Unit
     findings: tuple[Finding, ...]
-    replay: Replay
+    suppressions: tuple[Suppression, ...]
+    replayed: int
+    stopped: Failure | None
 
 
 def replay_options(measure: bool) -> ReplayOptions:
@@ -45,27 +54,68 @@ def replay_options(measure: bool) -> ReplayOptions:
 
 
 def analyze_unit(unit: Unit, measure: bool) -> UnitResult:
-    """Replay one unit and run every rule over it."""
-    result = replay(unit.migrations, replay_options(measure))
+    """Parse and replay one unit and run every rule over it."""
+    parsed = tuple(as_parsed(m, unit.database) for m in unit.migrations)
+    result = replay(parsed, replay_options(measure))
     findings: list[Finding] = []
-    for parsed in unit.migrations:
-        context = Context(parsed, result.step(parsed.file))
+    for migration in parsed:
+        context = Context(migration, result.step(migration.file))
         for check in MIGRATION_RULES:
             findings.extend(check(context))
-    database = DatabaseContext(unit.database, unit.migrations, result)
+    database = DatabaseContext(unit.database, parsed, result)
     for check_database in DATABASE_RULES:
         findings.extend(check_database(database))
-    return UnitResult(unit, tuple(findings), result)
+    suppressions = tuple(s for m in parsed for s in m.suppressions)
+    return UnitResult(unit, tuple(findings), suppressions, len(result.steps), result.stopped)
+
+
+# Below this many migrations, starting worker processes costs more than it saves.
+PARALLEL_FROM = 500
+_shared: tuple[tuple[Unit, ...], bool] = ((), False)
+
+
+def analyze_units(
+    units: Sequence[Unit], measure: bool, workers: int = 1, threshold: int = PARALLEL_FROM
+) -> list[UnitResult]:
+    """Analyse every unit, in order; large workspaces use ``workers`` forked processes.
+
+    Databases are independent, so each worker takes whole units. Workers inherit
+    the units through ``fork`` and send back only findings and suppressions.
+    """
+    size = sum(len(u.migrations) for u in units)
+    if workers < 2 or len(units) < 2 or size < threshold or not _can_fork():
+        return [analyze_unit(u, measure) for u in units]
+    context = multiprocessing.get_context("fork")
+    chunk = max(1, len(units) // (workers * 4))
+    with ProcessPoolExecutor(workers, context, _adopt, (tuple(units), measure)) as pool:
+        parts = list(pool.map(_analyze_shared, range(len(units)), chunksize=chunk))
+    return [UnitResult(units[i], *part) for i, part in enumerate(parts)]
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _adopt(units: tuple[Unit, ...], measure: bool) -> None:
+    global _shared
+    _shared = (units, measure)
+
+
+def _analyze_shared(
+    index: int,
+) -> tuple[tuple[Finding, ...], tuple[Suppression, ...], int, Failure | None]:
+    units, measure = _shared
+    result = analyze_unit(units[index], measure)
+    return result.findings, result.suppressions, result.replayed, result.stopped
 
 
 def finish(
     findings: Iterable[Finding],
-    migrations: Sequence[ParsedMigration],
+    suppressions: Sequence[Suppression],
     config: LintConfig,
     report_unused: bool,
 ) -> tuple[Finding, ...]:
     """Add suppression findings, drop duplicates, apply ``[lint]`` and inline suppressions, sort."""
-    suppressions = [s for parsed in migrations for s in parsed.suppressions]
     everything = deduplicate([*findings, *suppression_findings(suppressions)])
     graded = [g for g in (config.grade(f) for f in everything) if g is not None]
     kept, used = apply_suppressions(graded, suppressions)
@@ -93,7 +143,7 @@ def deduplicate(findings: list[Finding]) -> list[Finding]:
 
 
 def apply_suppressions(
-    findings: list[Finding], suppressions: list[Suppression]
+    findings: list[Finding], suppressions: Sequence[Suppression]
 ) -> tuple[list[Finding], set[Suppression]]:
     """Findings no suppression covers, and the suppressions that covered something."""
     by_file: dict[str | None, list[Suppression]] = {}

@@ -12,7 +12,7 @@ from orchestrator.checks.engine import Unit
 from orchestrator.checks.parsed import ParsedMigration, parse_migration
 from orchestrator.discovery.naming import parse_name
 from orchestrator.errors import UsageError
-from orchestrator.model import Plan
+from orchestrator.model import Migration, Plan
 
 _SKIP_DIRS = frozenset({".git", "node_modules", ".wrangler", "dist", "build", ".venv"})
 
@@ -20,7 +20,9 @@ _SKIP_DIRS = frozenset({".git", "node_modules", ".wrangler", "dist", "build", ".
 def relative_paths(root: Path, paths: Iterable[Path]) -> tuple[str, ...]:
     """``PATHS`` as root-relative ``/`` paths; a missing path or one outside the root is a usage error."""
     result = []
-    for path in paths:
+    for given in paths:
+        # Relative to the current directory, as a shell completes it; else to the root.
+        path = given if given.exists() or given.is_absolute() else root / given
         absolute = path.resolve()
         if not absolute.exists():
             raise UsageError(
@@ -50,8 +52,7 @@ def plan_units(plan: Plan, paths: tuple[str, ...]) -> list[Unit]:
         name = database_plan.database.name
         migrations = [step.migration for step in database_plan.steps]
         if migrations and any(is_under(m.file, paths) for m in migrations):
-            parsed = tuple(parse_migration(m.file, m.sql, name) for m in migrations)
-            units.append(Unit(name, parsed))
+            units.append(Unit(name, tuple(migrations)))
     return units
 
 
@@ -66,7 +67,7 @@ def loose_units(root: Path, paths: tuple[str, ...], known: set[str]) -> list[Uni
     ]
 
 
-def _order(parsed: ParsedMigration) -> tuple[int, str]:
+def _order(parsed: Migration | ParsedMigration) -> tuple[int, str]:
     name = parse_name(parsed.file.rsplit("/", 1)[-1])
     return (name.number if name else -1, parsed.file)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
+from orchestrator.checks.columns import TableDef, parse_table
 from orchestrator.checks.statements import Shape, shape_of
 from orchestrator.checks.suppress import Suppression, parse_suppressions
 from orchestrator.discovery.naming import ParsedName, parse_name
-from orchestrator.sqltext import Statement, split_statements
+from orchestrator.sqltext import Statement, leading_comments, split_statements
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,22 @@ class ParsedMigration:
     name: ParsedName | None
     database: str | None = None
 
-    @property
+    @cached_property
+    def header(self) -> tuple[str, ...]:
+        """The header comment's text, one entry per line, without ``--`` or ``/* */``."""
+        return header_lines(self.sql)
+
+    @cached_property
+    def tables(self) -> dict[int, TableDef]:
+        """Column definitions of each ``CREATE TABLE (…)`` statement, by statement index."""
+        found = {}
+        for index, shape in enumerate(self.shapes):
+            definition = parse_table(self.statements[index].tokens) if shape.is_create() else None
+            if definition is not None and not shape.virtual:
+                found[index] = definition
+        return found
+
+    @cached_property
     def exempt(self) -> frozenset[int]:
         """Statements that belong to a recreation (exempt from idempotency rules)."""
         return frozenset(i for r in self.recreations for i in r.steps)
@@ -56,6 +73,18 @@ class ParsedMigration:
         """The text of one line of the file (1-based)."""
         lines = self.sql.splitlines()
         return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def header_lines(sql: str) -> tuple[str, ...]:
+    """Comment text before the first statement, one entry per line."""
+    lines: list[str] = []
+    for token in leading_comments(sql):
+        text = token.text
+        if text.startswith("--"):
+            lines.append(text[2:])
+        else:
+            lines.extend(line.strip(" *") for line in text[2:].removesuffix("*/").splitlines())
+    return tuple(lines)
 
 
 def parse_migration(file: str, sql: str, database: str | None = None) -> ParsedMigration:

@@ -5,12 +5,13 @@ Both are read-only: they read the workspace and replay on in-memory databases.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.checks.config import LintConfig, parse_lint_config
-from orchestrator.checks.engine import Unit, UnitResult, analyze_unit, finish
+from orchestrator.checks.engine import UnitResult, analyze_units, finish
 from orchestrator.checks.findings import Finding
 from orchestrator.checks.inputs import is_under, loose_units, plan_units, relative_paths
 from orchestrator.checks.rules.naming import NO_NUMBER
@@ -71,7 +72,7 @@ def lint_workspace(
     if selected:
         known = {step.migration.file for db in plan.databases for step in db.steps}
         units += loose_units(settings.root, selected, known)
-    results = [analyze_unit(unit, measure=False) for unit in units]
+    results = analyze_units(units, False, workers(settings))
     raw = [f for r in results for f in r.findings] + _no_number(plan.all_problems)
     findings = [f for f in raw if f.file is not None and is_under(f.file, selected)]
     return _report(plan.root, results, findings, config, report_unused=False)
@@ -83,9 +84,14 @@ def check_workspace(
     """The CI gate: plan problems, every rule, and the measured shadow replay of every database."""
     config = load_lint_config(settings)
     plan = _plan(settings, env, names)
-    results = [analyze_unit(unit, measure=True) for unit in plan_units(plan, ())]
+    results = analyze_units(plan_units(plan, ()), True, workers(settings))
     findings = [f for r in results for f in r.findings] + problem_findings(plan.all_problems)
     return _report(plan.root, results, findings, config, report_unused=True)
+
+
+def workers(settings: Settings) -> int:
+    """Processes for the analysis: the CPUs, capped by ``concurrency``."""
+    return max(1, min(settings.concurrency, os.cpu_count() or 1))
 
 
 def _plan(settings: Settings, env: str | None, names: tuple[str, ...]) -> Plan:
@@ -99,18 +105,18 @@ def _report(
     config: LintConfig,
     report_unused: bool,
 ) -> LintReport:
-    migrations = [m for r in results for m in r.unit.migrations]
-    final = finish(findings, migrations, config, report_unused)
-    sources = {m.file: m.sql for m in migrations}
-    return LintReport(
-        root, final, sources, tuple(_summary(r.unit, r) for r in results), len(migrations)
-    )
+    suppressions = [s for r in results for s in r.suppressions]
+    final = finish(findings, suppressions, config, report_unused)
+    sources = {m.file: m.sql for r in results for m in r.unit.migrations}
+    replays = tuple(_summary(r) for r in results)
+    return LintReport(root, final, sources, replays, len(sources))
 
 
-def _summary(unit: Unit, result: UnitResult) -> ReplaySummary:
-    stopped = result.replay.stopped
+def _summary(result: UnitResult) -> ReplaySummary:
+    stopped = result.stopped
     where = f"{stopped.file}:{stopped.line}" if stopped else None
-    return ReplaySummary(unit.database, len(unit.migrations), len(result.replay.steps), where)
+    unit = result.unit
+    return ReplaySummary(unit.database, len(unit.migrations), result.replayed, where)
 
 
 def problem_findings(problems: Iterable[Problem]) -> list[Finding]:

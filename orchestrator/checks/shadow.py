@@ -132,9 +132,11 @@ def replay(
         conn.close()
 
 
-def as_parsed(item: Migration | ParsedMigration) -> ParsedMigration:
+def as_parsed(item: Migration | ParsedMigration, database: str | None = None) -> ParsedMigration:
     """Accept model migrations as well as already parsed ones."""
-    return item if isinstance(item, ParsedMigration) else parse_migration(item.file, item.sql)
+    if isinstance(item, ParsedMigration):
+        return item
+    return parse_migration(item.file, item.sql, database)
 
 
 def replay_step(
@@ -264,10 +266,17 @@ def needs_probe(conn: sqlite3.Connection, script: ParsedMigration) -> bool:
     for statement, shape in zip(script.statements, script.shapes, strict=True):
         if shape.is_drop() or shape.verb == "DELETE":
             return True
-        if any(t.is_word("REPLACE") for t in statement.tokens):
+        if _mentions_replace(statement):
             return True
         dml = dml or shape.verb in ("INSERT", "UPDATE")
     return dml and _has_triggers(conn)
+
+
+def _mentions_replace(statement: Statement) -> bool:
+    # The raw-text test is only a cheap filter; the tokens decide.
+    if "REPLACE" not in statement.text.upper():
+        return False
+    return any(t.is_word("REPLACE") for t in statement.tokens)
 
 
 def _has_triggers(conn: sqlite3.Connection) -> bool:

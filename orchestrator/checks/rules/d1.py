@@ -85,12 +85,35 @@ def _cascade_message(ctx: Context, parent: str, children: dict[str, str]) -> str
     what = f"recreating {parent}" if recreated else f"dropping {parent}"
     return (
         f"{what} deletes or nulls the rows of {listed} on D1: DROP TABLE runs an implicit DELETE "
-        "that fires ON DELETE actions, and PRAGMA foreign_keys=OFF does nothing there. To do it "
-        "safely, in this one migration: PRAGMA defer_foreign_keys = on; copy each child into an "
-        "ordinary backup table (CREATE TABLE <child>_backup AS SELECT * FROM <child>; D1 refuses "
-        f"TEMP tables); recreate {parent}; re-insert the children (INSERT OR REPLACE INTO <child> "
-        "SELECT * FROM <child>_backup); DROP TABLE <child>_backup. "
-        "`orchestrate recreate` (planned) will write this for you"
+        "that fires ON DELETE actions, and PRAGMA foreign_keys=OFF does nothing there. "
+        + safe_recipe(parent, children)
+    )
+
+
+def safe_recipe(parent: str, children: dict[str, str]) -> str:
+    """How to change ``parent`` without losing child rows, written for the first child."""
+    child = sorted(children)[0]
+    backup = f"{child}_backup"
+    steps = [
+        "PRAGMA defer_foreign_keys = on (it only defers the check)",
+        f"back up each child into an ordinary table: CREATE TABLE {backup} AS SELECT * FROM "
+        f"{child} (D1 refuses TEMP tables)",
+        f"recreate {parent}",
+    ]
+    if any("CASCADE" in how for how in children.values()):
+        steps.append(
+            f"re-insert deleted rows: INSERT OR IGNORE INTO {child} SELECT * FROM {backup}"
+        )
+    if any("SET" in how for how in children.values()):
+        steps.append(
+            f"restore nulled keys: UPDATE {child} SET <fk> = (SELECT <fk> FROM {backup} b "
+            f"WHERE b.rowid = {child}.rowid)"
+        )
+    steps.append(f"DROP TABLE {backup}")
+    return (
+        "Safe way, all in this one migration: "
+        + "; ".join(steps)
+        + ". `orchestrate recreate` (planned) will write this for you"
     )
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from orchestrator.checks.columns import ColumnDef, Reference, parse_column, parse_table
+from orchestrator.checks.columns import ColumnDef, Reference, parse_column
 from orchestrator.checks.findings import Finding
 from orchestrator.checks.parsed import ParsedMigration
 from orchestrator.checks.rules.base import Context, DatabaseContext
 from orchestrator.checks.schema import ForeignKey, Table
-from orchestrator.checks.statements import Shape, words_at
+from orchestrator.checks.statements import words_at
 from orchestrator.sqltext import Statement, Token
 
 _TIME_TYPES = ("DATETIME", "TIMESTAMP", "DATE", "TIME")
@@ -55,10 +55,9 @@ def added_column(statement: Statement) -> ColumnDef | None:
 
 def defined_columns(parsed: ParsedMigration) -> Iterator[tuple[str, ColumnDef, bool]]:
     """``(table, column, added by ALTER)`` for each column the migration defines."""
-    for statement, shape in zip(parsed.statements, parsed.shapes, strict=True):
-        if shape.is_create() and not shape.virtual and shape.name:
-            table = parse_table(statement.tokens)
-            for column in table.columns if table else ():
+    for index, (statement, shape) in enumerate(zip(parsed.statements, parsed.shapes, strict=True)):
+        if index in parsed.tables and shape.name:
+            for column in parsed.tables[index].columns:
                 yield shape.name, column, False
         elif shape.action == "ADD COLUMN" and shape.name:
             added = added_column(statement)
@@ -122,19 +121,18 @@ def _declarations(
     found: dict[tuple[str, tuple[str, ...]], tuple[ParsedMigration, Reference]] = {}
     for parsed in migrations:
         renamed = {r.scratch: r.table for r in parsed.recreations}
-        for statement, shape in zip(parsed.statements, parsed.shapes, strict=True):
-            for reference in _references(statement, shape):
+        for index, shape in enumerate(parsed.shapes):
+            for reference in _references(parsed, index):
                 table = renamed.get(shape.name or "", shape.name or "")
                 found[(table, reference.columns)] = (parsed, reference)
     return found
 
 
-def _references(statement: Statement, shape: Shape) -> tuple[Reference, ...]:
-    if shape.is_create():
-        table = parse_table(statement.tokens)
-        return table.references if table else ()
-    if shape.action == "ADD COLUMN":
-        column = added_column(statement)
+def _references(parsed: ParsedMigration, index: int) -> tuple[Reference, ...]:
+    if index in parsed.tables:
+        return parsed.tables[index].references
+    if parsed.shapes[index].action == "ADD COLUMN":
+        column = added_column(parsed.statements[index])
         return (column.reference,) if column and column.reference else ()
     return ()
 

@@ -10,26 +10,13 @@ from collections.abc import Iterator
 
 from orchestrator.checks.findings import Finding
 from orchestrator.checks.rules.base import Context
-from orchestrator.sqltext import leading_comments
 
 REQUIRED = ("Migration", "Created", "Purpose", "Changes", "Verification")
 _FIELD = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,30}?)\s*:(.*)$")
 _QUERY = re.compile(r"^\s*(?:[-*•]\s*)?(SELECT|PRAGMA|WITH)\b", re.I)
 
 
-def header_lines(sql: str) -> list[str]:
-    """The header's comment text, one entry per line, without ``--`` or ``/* */``."""
-    lines: list[str] = []
-    for token in leading_comments(sql):
-        text = token.text
-        if text.startswith("--"):
-            lines.append(text[2:])
-        else:
-            lines.extend(line.strip(" *") for line in text[2:].removesuffix("*/").splitlines())
-    return lines
-
-
-def header_fields(lines: list[str]) -> dict[str, str]:
+def header_fields(lines: tuple[str, ...]) -> dict[str, str]:
     """``{field (lower case): rest of its line}`` for each ``Field:`` line."""
     fields: dict[str, str] = {}
     for line in lines:
@@ -41,7 +28,7 @@ def header_fields(lines: list[str]) -> dict[str, str]:
 
 def check_header_fields(ctx: Context) -> Iterator[Finding]:
     """H001: a required header field is missing."""
-    fields = header_fields(header_lines(ctx.migration.sql))
+    fields = header_fields(ctx.migration.header)
     missing = [name for name in REQUIRED if name.lower() not in fields]
     if missing:
         yield ctx.finding(
@@ -55,7 +42,7 @@ def check_header_fields(ctx: Context) -> Iterator[Finding]:
 
 def check_verification_query(ctx: Context) -> Iterator[Finding]:
     """H002: the Verification field is there but holds no query."""
-    lines = header_lines(ctx.migration.sql)
+    lines = ctx.migration.header
     if "verification" not in header_fields(lines):
         return  # H001 already names the missing field
     start = next(i for i, line in enumerate(lines) if _field_name(line) == "verification")

@@ -30,8 +30,7 @@ def check_prefix(ctx: Context) -> Iterator[Finding]:
     yield ctx.finding(
         "N001",
         1,
-        f"{name.digits}-digit prefix; the convention is 4 digits: {canonical} "
-        "(`orchestrate normalize` renames it; the ledger treats both names as one migration)",
+        f"{name.digits}-digit prefix; rename to {canonical} (`orchestrate normalize` will)",
     )
 
 
