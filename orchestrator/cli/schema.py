@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from orchestrator.cli import app, boundary
@@ -15,11 +22,18 @@ from orchestrator.cli.options import (
     RootOpt,
     check_format,
 )
+from orchestrator.errors import UsageError
 from orchestrator.reporting.output import Format, console, write_json, write_text
 from orchestrator.reporting.schema import render_verify_markdown, render_verify_text, verify_to_dict
+from orchestrator.schema.ddl import Generated, write_new_file
+from orchestrator.schema.recreate import current_definition, recreate_migration
 from orchestrator.schema.verify import record_report, verify_databases
 from orchestrator.services import ApplyRequest
-from orchestrator.settings import load_settings
+from orchestrator.settings import Settings, load_settings
+
+WriteOpt = Annotated[
+    bool, typer.Option("--write", help="Write the migration file (default: print it).")
+]
 
 
 @app.command()
@@ -49,3 +63,76 @@ def verify(
     else:
         render_verify_text(console(), report)
     raise typer.Exit(0 if report else 1)
+
+
+@app.command()
+@boundary
+def recreate(
+    table: Annotated[str, typer.Argument(help="The table whose definition changes.")],
+    db: Annotated[str, typer.Option("--db", help="Its database (name or id).")],
+    sql: Annotated[str | None, typer.Option("--sql", help="The new CREATE TABLE.")] = None,
+    sql_file: Annotated[
+        Path | None, typer.Option("--sql-file", help="Read the new CREATE TABLE from a file.")
+    ] = None,
+    edit: Annotated[
+        bool, typer.Option("--edit", help="Edit the current definition in $EDITOR.")
+    ] = False,
+    write: WriteOpt = False,
+    root: RootOpt = None,
+    env: EnvOpt = None,
+) -> None:
+    """A migration that changes TABLE's definition without losing its rows or its
+    children's on D1 (foreign keys stay on there). Without a new definition it recreates
+    the table as it is, marked EDIT HERE.
+
+    Example: [bold]orchestrate recreate templates --db templates-platform-db --edit --write[/]
+    """
+    settings = load_settings(root)
+    definition = _definition(settings, db, table, env, sql, sql_file, edit)
+    emit(settings, recreate_migration(settings, db, table, definition, env), write)
+
+
+def _definition(
+    settings: Settings,
+    db: str,
+    table: str,
+    env: str | None,
+    sql: str | None,
+    sql_file: Path | None,
+    edit: bool,
+) -> str | None:
+    if sum((sql is not None, sql_file is not None, edit)) > 1:
+        raise UsageError("give the new definition one way: --sql, --sql-file or --edit")
+    if sql_file is not None:
+        return str(sql_file.read_text(encoding="utf-8"))
+    if not edit:
+        return sql
+    return edit_text(current_definition(settings, db, table, env))
+
+
+def edit_text(text: str) -> str:
+    """Open ``text`` in ``$VISUAL``/``$EDITOR`` (default vi) and return what was saved."""
+    editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+    with tempfile.TemporaryDirectory(prefix="orchestrate-") as directory:
+        path = Path(directory) / "definition.sql"
+        path.write_text(text, encoding="utf-8")
+        # The user's own editor, as git runs it: an argument list, never a shell.
+        if subprocess.run([*editor, str(path)], check=False).returncode != 0:  # noqa: S603
+            raise UsageError(f"{editor[0]} exited with an error; nothing written")
+        edited = path.read_text(encoding="utf-8")
+    if edited.strip() == text.strip():
+        raise UsageError("the definition is unchanged", hint="edit it, or leave out --edit")
+    return edited
+
+
+def emit(settings: Settings, generated: Generated, write: bool) -> None:
+    """Print a generated migration, or write it (never over an existing file)."""
+    if not write:
+        write_text(generated.text)
+    else:
+        write_new_file(settings.root, generated.file, generated.text)
+        typer.echo(f"wrote {generated.file}", err=True)
+    for note in generated.notes:
+        typer.echo(f"note: {note}", err=True)
+    if write:
+        typer.echo("next: review it, then `orchestrate check`", err=True)

@@ -7,19 +7,31 @@ table-valued functions, in one read-only batch, so it works on every engine.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from orchestrator.checks.schema import (
     SNAPSHOT_QUERIES,
     SchemaSnapshot,
+    Table,
     rows_in_order,
     snapshot_from_rows,
+    snapshot_schema,
 )
-from orchestrator.checks.shadow import Failure, ReplayOptions, replay
+from orchestrator.checks.shadow import (
+    Failure,
+    ReplayOptions,
+    as_parsed,
+    open_shadow,
+    replay,
+    run_script,
+)
 from orchestrator.engines import Batch, Session, Sql
 from orchestrator.engines.ledger import SEEDS_TABLE
+from orchestrator.errors import UsageError
 from orchestrator.model import Database, Migration
+from orchestrator.schema.ddl import renamed_create, unused_name
 
 EMPTY_SCHEMA = SchemaSnapshot((), ())
 WRANGLER_DEFAULT_TABLE = "d1_migrations"
@@ -54,3 +66,35 @@ def ledger_filter(database: Database, ledger_table: str) -> Callable[[str], bool
     exact = {b.migrations_table.lower() for b in database.bindings}
     exact |= {WRANGLER_DEFAULT_TABLE, SEEDS_TABLE}
     return lambda name: name.lower().startswith(prefix) or name.lower() in exact
+
+
+def open_replayed(migrations: Sequence[Migration]) -> sqlite3.Connection:
+    """A shadow connection with ``migrations`` applied; a usage error names the one that fails."""
+    conn = open_shadow()
+    for migration in migrations:
+        failure = run_script(conn, as_parsed(migration))
+        if failure is not None:
+            conn.close()
+            raise UsageError(
+                f"the shadow replay fails here: {failure.message}",
+                file=failure.file,
+                line=failure.line,
+                hint="`orchestrate check` shows why; fix the migrations first",
+            )
+    return conn
+
+
+def describe_definition(conn: sqlite3.Connection, sql: str) -> Table:
+    """The table a ``CREATE TABLE`` statement defines, as SQLite reads it (nothing is kept)."""
+    scratch = unused_name("orchestrate_definition", set(snapshot_schema(conn).names))
+    conn.execute("SAVEPOINT orchestrate_definition")
+    try:
+        conn.execute(renamed_create(sql, scratch))
+        table = snapshot_schema(conn).table(scratch)
+    except sqlite3.Error as exc:
+        raise UsageError(f"SQLite refuses the new definition: {exc}") from None
+    finally:
+        conn.execute("ROLLBACK TO orchestrate_definition")
+        conn.execute("RELEASE orchestrate_definition")
+    assert table is not None
+    return table
