@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from orchestrator.cli import app, boundary
+from orchestrator.cli import app, boundary, fail
 from orchestrator.cli.options import (
     DbOpt,
     EngineOpt,
@@ -27,6 +27,7 @@ from orchestrator.reporting.output import Format, console, write_json, write_tex
 from orchestrator.reporting.schema import render_verify_markdown, render_verify_text, verify_to_dict
 from orchestrator.schema.ddl import Generated, write_new_file
 from orchestrator.schema.recreate import current_definition, recreate_migration
+from orchestrator.schema.revert import revert_migration
 from orchestrator.schema.verify import record_report, verify_databases
 from orchestrator.services import ApplyRequest
 from orchestrator.settings import Settings, load_settings
@@ -134,5 +135,30 @@ def emit(settings: Settings, generated: Generated, write: bool) -> None:
         typer.echo(f"wrote {generated.file}", err=True)
     for note in generated.notes:
         typer.echo(f"note: {note}", err=True)
+    for error in generated.errors:
+        fail(f"where it would run, `orchestrate check` reports {error}")
     if write:
         typer.echo("next: review it, then `orchestrate check`", err=True)
+
+
+@app.command()
+@boundary
+def revert(
+    migration: Annotated[str, typer.Argument(help="The migration to undo: its file or NNNN_name.")],
+    db: Annotated[
+        str | None, typer.Option("--db", help="Its database, when the file feeds several.")
+    ] = None,
+    write: WriteOpt = False,
+    root: RootOpt = None,
+    env: EnvOpt = None,
+) -> None:
+    """Generate NNNN_revert_<name>.sql, the next migration, that takes the schema back to
+    before MIGRATION; its header says what data cannot come back. Exit 1 when the revert
+    would not pass `orchestrate check` where it runs (after every migration).
+
+    Example: [bold]orchestrate revert 0012_stripe_events --write[/]
+    """
+    settings = load_settings(root)
+    generated = revert_migration(settings, migration, db, env)
+    emit(settings, generated, write)
+    raise typer.Exit(1 if generated.errors else 0)

@@ -138,12 +138,14 @@ def write_new_file(root: Path, relative: str, text: str) -> Path:
 
 @dataclass(frozen=True)
 class Generated:
-    """A migration orchestrate wrote: where it goes (root-relative), its text, and notes."""
+    """A migration orchestrate generated: where it goes (root-relative), its text, notes
+    for the reader, and what ``orchestrate check`` would call an error in it."""
 
     database: str
     file: str
     text: str
     notes: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
 
 
 def sql_string(text: str) -> str:
