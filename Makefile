@@ -28,11 +28,13 @@ demo: setup
 	rm -rf .demo && cp -r fixtures/monorepo .demo
 	@echo "== 1. what would run where (nothing applied yet)"
 	$(ORCH) plan --root .demo
-	@echo "== 2. apply every database in parallel to local D1 state"
+	@echo "== 2. the CI gate: it must catch the strategy document's Pattern 2 in templates-platform 0009 (exit 1 expected)"
+	-$(ORCH) check --root .demo
+	@echo "== 3. apply every database in parallel to local D1 state"
 	$(ORCH) apply --all --root .demo
-	@echo "== 3. wrangler itself sees it: nothing left to apply"
+	@echo "== 4. wrangler itself sees it: nothing left to apply"
 	cd .demo/packages/io && $(CURDIR)/$(WRANGLER) d1 migrations list io-db --local
-	@echo "== 4. the release manager's dashboard: 0 pending"
+	@echo "== 5. the release manager's dashboard: 0 pending"
 	$(ORCH) status --root .demo --exit-code
 
 lint: $(VENV)/.installed
@@ -51,6 +53,8 @@ bench: setup
 	$(PY) bench/plan_bench.py
 	$(PY) bench/apply_bench.py
 	$(PY) bench/status_bench.py
+	$(PY) bench/check_bench.py
+	$(PY) bench/remote_bench.py
 
 clean:
 	rm -rf $(VENV) .tools .demo .pytest_cache .mypy_cache .ruff_cache

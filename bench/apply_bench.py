@@ -56,7 +56,7 @@ def orchestrate_apply(root: Path) -> float:
     elapsed = time.perf_counter() - start
     doc = json.loads(result.stdout)
     bad = [d for d in doc["databases"] if d["status"] not in ("ok", "up-to-date")]
-    assert not bad, bad
+    assert not bad, f"{len(bad)} databases failed; first: {bad[0]['name']}: {bad[0]['error']}"
     return elapsed
 
 

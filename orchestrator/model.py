@@ -213,11 +213,13 @@ class RunStatus(StrEnum):
 
 @dataclass(frozen=True)
 class AppliedMigration:
-    """One migration that committed, and how long it took."""
+    """One migration that committed, and how long it took (``timed`` is False when
+    its commit was only confirmed afterwards, from the ledger: the time is unknown)."""
 
     name: str
     file: str
     ms: float
+    timed: bool = True
 
 
 @dataclass(frozen=True)

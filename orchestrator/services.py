@@ -17,12 +17,22 @@ from orchestrator.engines.ledger import (
     LedgerState,
     force_unlock_batch,
     merge_states,
+    read_history,
     read_ledger,
 )
 from orchestrator.engines.select import choose_engine
-from orchestrator.errors import UsageError
-from orchestrator.model import Database, Plan, Problem, RunResult, Severity, Workspace
+from orchestrator.errors import AuthError, OrchestrateError, UsageError
+from orchestrator.model import (
+    Database,
+    LedgerRow,
+    Plan,
+    Problem,
+    RunResult,
+    Severity,
+    Workspace,
+)
 from orchestrator.planning import build_plan
+from orchestrator.planning.history import HistoryEntry, compare_history
 from orchestrator.runner import apply_plan
 from orchestrator.runner.batches import Refusal, ledger_names, planned_batches
 from orchestrator.runner.job import ApplyOptions, Progress
@@ -81,21 +91,39 @@ def read_states(
     """Read every database's ledgers in parallel, without writing anything."""
 
     def read(database: Database) -> LedgerState:
-        names = ledger_names(database, ledger_table)
-        states = []
-        for target in engine.targets(database):
-            if not engine.exists(target):
-                states.append(EMPTY_STATE)
-                continue
-            session = engine.open(target, read_only=True)
-            try:
-                states.append(read_ledger(session, names))
-            finally:
-                session.close()
-        return merge_states(states) if states else EMPTY_STATE
+        try:
+            return read_database_state(engine, database, ledger_table)
+        except AuthError:
+            raise  # the same credentials fail everywhere: stop at once
+        except OrchestrateError as exc:
+            problem = Problem(
+                Severity.ERROR,
+                "target.unreadable",
+                exc.message,
+                exc.file,
+                exc.line,
+                database.name,
+            )
+            return replace(EMPTY_STATE, problem=problem)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         return dict(zip([d.key for d in databases], pool.map(read, databases), strict=True))
+
+
+def read_database_state(engine: Engine, database: Database, ledger_table: str) -> LedgerState:
+    """One database's ledgers on every target of ``engine`` (read-only)."""
+    names = ledger_names(database, ledger_table)
+    states = []
+    for target in engine.targets(database):
+        if not engine.exists(target):
+            states.append(EMPTY_STATE)
+            continue
+        session = engine.open(target, read_only=True)
+        try:
+            states.append(read_ledger(session, names))
+        finally:
+            session.close()
+    return merge_states(states) if states else EMPTY_STATE
 
 
 def survey(
@@ -130,6 +158,8 @@ def _with_ledger_warnings(plan: Plan, states: dict[str, LedgerState]) -> Plan:
             )
             for table in (state.foreign if state else ())
         )
+        if state is not None and state.problem is not None:
+            extra += (state.problem,)
         databases.append(replace(db, problems=db.problems + extra) if extra else db)
     return replace(plan, databases=tuple(databases))
 
@@ -162,6 +192,16 @@ class ApplyRequest:
 
     def options(self) -> ApplyOptions:
         s = self.settings
+        flag_given = s.sources.get("allow_out_of_order") == "command line"
+        per_database = (
+            ()
+            if flag_given
+            else tuple(
+                (name, db.allow_out_of_order)
+                for name, db in s.databases.items()
+                if db.allow_out_of_order is not None
+            )
+        )
         return ApplyOptions(
             s.ledger_table,
             self.to,
@@ -169,6 +209,7 @@ class ApplyRequest:
             self.fail_fast,
             s.concurrency,
             s.lock_timeout,
+            out_of_order_by_database=per_database,
         )
 
 
@@ -192,7 +233,11 @@ def plan_batches(request: ApplyRequest) -> dict[str, list[Batch] | Refusal]:
             continue
         state = found.states.get(db.database.key, EMPTY_STATE)
         result[db.database.name] = planned_batches(
-            db, state, options.ledger_table, options.to, options.allow_out_of_order
+            db,
+            state,
+            options.ledger_table,
+            options.to,
+            options.allows_out_of_order(db.database.name),
         )
     return result
 
@@ -216,6 +261,37 @@ def unlock_databases(request: ApplyRequest) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class TargetHistory:
+    """The most recent ledger rows of one target of a database."""
+
+    database: Database
+    target: str
+    label: str
+    entries: tuple[HistoryEntry, ...]
+
+
+def database_history(
+    settings: Settings, name: str, env: str | None, engine: Engine, limit: int
+) -> tuple[TargetHistory, ...]:
+    """Read-only: each target's most recent ledger rows, compared with the files on disk."""
+    database = load_workspace(settings, env, (name,)).databases[0]
+    names = ledger_names(database, settings.ledger_table)
+    where = "remote" if engine.remote else "local"
+    histories = []
+    for target in engine.targets(database):
+        rows: tuple[LedgerRow, ...] = ()
+        if engine.exists(target):
+            session = engine.open(target, read_only=True)
+            try:
+                rows = read_history(session, names, limit)
+            finally:
+                session.close()
+        entries = compare_history(database, rows)
+        histories.append(TargetHistory(database, where, target.label, entries))
+    return tuple(histories)
+
+
 def make_dashboard(request: ApplyRequest) -> Dashboard:
     """Read every database of the target in parallel and build the dashboard (read-only).
 
@@ -226,10 +302,24 @@ def make_dashboard(request: ApplyRequest) -> Dashboard:
     found = survey(request.settings, request.env, request.names, engine)
     key = target_key(request.remote, request.env, request.persist_to)
     drift = recorded_drift(request.settings.root, key, found.plan, found.states)
-    lint = lint_counts(found.plan, request.settings)
+    lint = lint_counts(found.plan, request.settings, request.env, request.names)
     return build_dashboard(found.plan, found.states, lint, drift)
 
 
-def lint_counts(plan: Plan, settings: Settings) -> dict[str, LintCounts]:
-    """Lint errors and warnings in each database's pending migrations."""
-    return {}
+def lint_counts(
+    plan: Plan, settings: Settings, env: str | None = None, names: tuple[str, ...] = ()
+) -> dict[str, LintCounts]:
+    """Lint errors and warnings in each database's pending migrations (nothing pending: no lint)."""
+    from orchestrator.checks.service import lint_workspace  # the checks are only needed here
+
+    pending = {s.migration.file: db.database.name for db in plan.databases for s in db.pending}
+    if not pending:
+        return {}
+    report = lint_workspace(settings, env, names, [settings.root / file for file in pending])
+    counted: dict[str, list[int]] = {}
+    for finding in report.findings:
+        database = pending.get(finding.file or "")
+        if database is not None and finding.severity is not Severity.INFO:
+            counts = counted.setdefault(database, [0, 0])
+            counts[0 if finding.is_error else 1] += 1
+    return {db: LintCounts(errors, warnings) for db, (errors, warnings) in counted.items()}

@@ -34,6 +34,9 @@ _TOP_KEYS = {
     "remote": dict,
 }
 _DATABASE_KEYS = {"depends_on": list, "allow_out_of_order": bool}
+# [remote]: the NAMES of the environment variables holding credentials (never
+# the secrets themselves), and the D1 API base URL (e.g. a test server).
+_REMOTE_KEYS = {"api_token_env": str, "account_id_env": str, "base_url": str}
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ def _settings_from(path: Path, data: dict[str, Any]) -> Settings:
         allow_out_of_order=bool(data.get("allow_out_of_order", False)),
         databases=_databases(path, data.get("databases", {})),
         lint=dict(data.get("lint", {})),
-        remote=dict(data.get("remote", {})),
+        remote=_remote(path, data.get("remote", {})),
         sources={key: str(path) for key in data},
     )
 
@@ -157,6 +160,18 @@ def _databases(path: Path, raw: dict[str, Any]) -> dict[str, DatabaseSettings]:
             raise ConfigError(f"databases.{name}.depends_on must list names", file=str(path))
         result[name] = DatabaseSettings(tuple(depends), section.get("allow_out_of_order"))
     return result
+
+
+def _remote(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    _check_keys(path, raw, _REMOTE_KEYS, "remote.")
+    for key in ("api_token_env", "account_id_env"):
+        if key in raw and not IDENTIFIER_RE.match(raw[key]):
+            raise ConfigError(
+                f"remote.{key} must name an environment variable, not hold a value",
+                file=str(path),
+                line=key_line(path, key),
+            )
+    return dict(raw)
 
 
 def _strings(path: Path, data: dict[str, Any], key: str) -> list[str]:

@@ -125,8 +125,8 @@ def split_statements(sql: str) -> tuple[Statement, ...]:
     begin = 0
     for token in tokenize(sql):
         if not code:
-            if not token.is_code:
-                continue
+            if not token.is_code or token.kind is Kind.SEMI:
+                continue  # spaces, comments and empty statements (a lone `;`)
             begin = token.start
         if token.kind is Kind.SEMI:
             if _ends_statement(sql, begin, token, code):
@@ -162,3 +162,71 @@ def leading_comments(sql: str) -> tuple[Token, ...]:
         elif token.kind is not Kind.SPACE:
             break
     return tuple(head)
+
+
+# Only what can hide a `;` from the statement splitter, or must be stripped.
+_HIDING_RE = re.compile(
+    r"""'(?:[^']|'')*(?:'|\Z)|"(?:[^"]|"")*(?:"|\Z)|`(?:[^`]|``)*(?:`|\Z)|\[[^\]]*(?:\]|\Z)"""
+    r"""|--[^\n]*|/\*(?:.|\n)*?(?:\*/|\Z)|;"""
+)
+
+
+@dataclass(frozen=True)
+class Executable:
+    """A statement ready to send: comment-free text and the line it starts on."""
+
+    text: str
+    line: int
+
+
+def split_executable(sql: str) -> tuple[Executable, ...]:
+    """``split_statements(sql)`` as ``(executable, line)``, without building every token.
+
+    Used on the apply path, where tokenizing every migration cost 40% of the time;
+    a property test holds it equal to the full tokenizer's result.
+    """
+    out: list[Executable] = []
+    pieces: list[str] = []
+    begin = -1
+    cursor = 0
+    for match in _HIDING_RE.finditer(sql):
+        begin = _take_plain(sql, cursor, match.start(), pieces, begin)
+        text = match.group()
+        cursor = match.end()
+        if text.startswith(("--", "/*")):
+            if begin >= 0:
+                pieces.append("")  # a comment inside a statement is dropped, as wrangler does
+            continue
+        if begin < 0 and text != ";":
+            begin = match.start()
+        if begin >= 0:
+            pieces.append(text)
+        if text == ";" and begin >= 0 and _complete(sql, begin, cursor):
+            out.append(Executable("".join(pieces).rstrip(), sql.count("\n", 0, begin) + 1))
+            pieces, begin = [], -1
+    begin = _take_plain(sql, cursor, len(sql), pieces, begin)
+    if begin >= 0:
+        out.append(Executable("".join(pieces).rstrip(), sql.count("\n", 0, begin) + 1))
+    return tuple(out)
+
+
+def _take_plain(sql: str, start: int, end: int, pieces: list[str], begin: int) -> int:
+    """Add plain text between special matches; return where the statement begins."""
+    if start >= end:
+        return begin
+    chunk = sql[start:end]
+    if begin < 0:
+        stripped = chunk.lstrip()
+        if not stripped:
+            return begin
+        begin = end - len(stripped)
+        chunk = stripped
+    pieces.append(chunk)
+    return begin
+
+
+def _complete(sql: str, begin: int, end: int) -> bool:
+    text = sql[begin:end]
+    if "TRIGGER" not in text.upper():
+        return True
+    return sqlite3.complete_statement(text)

@@ -49,6 +49,7 @@ Fault injection, changeable while the server runs (thread-safe)::
     server.faults.timeout(seconds=2.0)                     # sleep, then handle normally
     server.faults.drop_after_commit(path="/query")         # commit, close without reply
     server.faults.drop_before_commit(path="/query")        # close without executing
+    server.faults.http_error(403, path="/query")           # e.g. a token without D1 Edit
     server.requests      # [RequestRecord(method, path, sql, status, fault)], token never logged
     server.request_count
 
@@ -130,7 +131,9 @@ CODE_INTERNAL = 7500
 JsonObject = dict[str, Any]
 SqlValue = None | int | float | str | bytes
 
-FaultKind = Literal["http_429", "http_5xx", "timeout", "drop_after_commit", "drop_before_commit"]
+FaultKind = Literal[
+    "http_429", "http_5xx", "http_error", "timeout", "drop_after_commit", "drop_before_commit"
+]
 
 _SQLITE_PRIMARY_NAMES: dict[int, str] = {
     1: "SQLITE_ERROR",
@@ -339,6 +342,7 @@ class Fault:
     status: int = 0
     retry_after: float | None = None
     seconds: float = 0.0
+    code: int = CODE_AUTH
 
     def matches(self, method: str, path: str) -> bool:
         if self.method is not None and self.method.upper() != method.upper():
@@ -361,6 +365,21 @@ class Fault:
         if not 500 <= status <= 599:
             raise ValueError(f"not a 5xx status: {status}")
         return cls("http_5xx", method, path, status=status)
+
+    @classmethod
+    def http_error(
+        cls,
+        status: int = 403,
+        code: int = CODE_AUTH,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> Fault:
+        """Answer ``status`` with Cloudflare's error envelope (default: 403, code 10000,
+        "Authentication error", as for a token that lacks a permission); nothing is executed."""
+        if not 400 <= status <= 499:
+            raise ValueError(f"not a 4xx status: {status}")
+        return cls("http_error", method, path, status=status, code=code)
 
     @classmethod
     def timeout(
@@ -406,6 +425,18 @@ class FaultQueue:
         self, status: int = 503, *, method: str | None = None, path: str | None = None
     ) -> Fault:
         fault = Fault.http_5xx(status, method=method, path=path)
+        self.add(fault)
+        return fault
+
+    def http_error(
+        self,
+        status: int = 403,
+        code: int = CODE_AUTH,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> Fault:
+        fault = Fault.http_error(status, code, method=method, path=path)
         self.add(fault)
         return fault
 
@@ -664,6 +695,10 @@ class _Dropped(Exception):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes; with Nagle's algorithm on, the second
+    # waits for the client's delayed ACK (~40 ms per request), which Cloudflare's
+    # edge does not add and which would swamp the injected latency.
+    disable_nagle_algorithm = True
     server_version = "d1-api-test-server"
     sys_version = ""
 
@@ -726,6 +761,9 @@ class _Handler(BaseHTTPRequestHandler):
                     "Please wait and consider throttling your request speed",
                     headers,
                 )
+            if fault is not None and fault.kind == "http_error":
+                message = "Authentication error" if fault.code == CODE_AUTH else "Request refused"
+                raise _ApiError(fault.status, fault.code, message)
             if fault is not None and fault.kind == "http_5xx":
                 status = fault.status
                 self._send_5xx(fault.status)

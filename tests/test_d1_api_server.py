@@ -453,6 +453,16 @@ def test_fault_5xx(server: D1ApiServer, db_id: str) -> None:
     assert len(server.faults) == 0
 
 
+def test_fault_http_error_refuses_without_executing(server: D1ApiServer, db_id: str) -> None:
+    server.faults.http_error(403, path="/query")
+    status, payload = query(server, db_id, "CREATE TABLE t (a)")
+    assert status == 403
+    assert payload["errors"] == [{"code": 10000, "message": "Authentication error"}]
+    assert tables(server, db_id) == []
+    with pytest.raises(ValueError):
+        Fault.http_error(500)
+
+
 def test_fault_matching_by_method_and_path(server: D1ApiServer, db_id: str) -> None:
     server.faults.add(Fault.http_5xx(502, method="POST", path="/raw"))
     status, _ = query(server, db_id, "SELECT 1")  # /query, not /raw: untouched

@@ -76,3 +76,50 @@ def test_executable_text_drops_comments_like_wrangler() -> None:
         "CREATE TABLE t (\n  a TEXT DEFAULT '--x', -- note\n  b /* c */ INT\n);"
     )
     assert statement.executable == "CREATE TABLE t (\n  a TEXT DEFAULT '--x', \n  b  INT\n);"
+
+
+from pathlib import Path  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from orchestrator.sqltext import split_executable  # noqa: E402
+
+FRAGMENTS = [
+    "SELECT 1",
+    ";",
+    " ",
+    "\n",
+    "'a;b'",
+    "''",
+    '"q;"',
+    "[x;y]",
+    "`t`",
+    "-- c;\n",
+    "/* c; */",
+    "CREATE TRIGGER tr AFTER INSERT ON t BEGIN ",
+    "INSERT INTO t VALUES (1);",
+    " END",
+    "CASE WHEN 1 THEN 2 END",
+    "x'00'",
+    "trigger",
+    "'unterminated",
+    "/* open",
+    "--tail",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=14))
+def test_fast_splitter_equals_the_tokenizer(parts: list[str]) -> None:
+    sql = "".join(parts)
+    expected = [(s.executable, s.line) for s in split_statements(sql)]
+    assert [(e.text, e.line) for e in split_executable(sql)] == expected
+
+
+def test_fast_splitter_on_every_fixture_migration() -> None:
+    for path in Path(__file__).resolve().parent.parent.glob("fixtures/monorepo/**/*.sql"):
+        sql = path.read_text()
+        assert [(e.text, e.line) for e in split_executable(sql)] == [
+            (s.executable, s.line) for s in split_statements(sql)
+        ], path

@@ -117,7 +117,6 @@ BY_CODE = {rule.code: rule for rule in RULES}
 BY_SLUG = {rule.slug: rule for rule in RULES}
 FAMILIES = frozenset(rule.family for rule in RULES)
 PREFIXES = frozenset(rule.code[0] for rule in RULES)
-REPLAY_RULES = frozenset({"I005", "P001", "Q003"})
 
 
 def rule(code: str) -> Rule:

@@ -158,6 +158,15 @@ def _levels(value: Any, where: _Where, key: str) -> dict[str, tuple[int, str]]:
     return result
 
 
+def mention_line(path: Path, word: str) -> int | None:
+    """First line that mentions ``word`` (keys inside inline tables, list items)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return next((n for n, text in enumerate(lines, 1) if word in text), None)
+
+
 def specificity(selector: str) -> int:
     """2 for a code or slug, 1 for a family or letter, 0 for ``all``."""
     text = selector.strip()
@@ -173,16 +182,24 @@ class _Where:
         self.source = source
 
     def error(self, message: str, key: str, hint: str = "") -> ConfigError:
-        line = key_line(self.source, key.rsplit(".", 1)[-1]) if self.source else None
+        """A ConfigError at the line that sets ``key``."""
+        name = key.rsplit(".", 1)[-1]
+        line = (
+            (key_line(self.source, name) or mention_line(self.source, name))
+            if self.source
+            else None
+        )
         file = str(self.source) if self.source else None
         return ConfigError(f"[lint] {message}", file=file, line=line, hint=hint)
 
     def table(self, value: Any, key: str) -> dict[str, Any]:
+        """``value`` when it is a TOML table, else an error."""
         if not isinstance(value, dict):
             raise self.error(f"{key} must be a table", key)
         return value
 
     def keys(self, section: Mapping[str, Any], known: tuple[str, ...], prefix: str) -> None:
+        """Refuse keys outside ``known``, suggesting the closest."""
         for key in section:
             if key not in known:
                 close = difflib.get_close_matches(key, known, n=1)
@@ -190,6 +207,7 @@ class _Where:
                 raise self.error(f"unknown key {prefix}{key}", key, hint)
 
     def codes(self, selector: str, key: str) -> frozenset[str]:
+        """The codes ``selector`` names, or an error with a suggestion."""
         codes = resolve(selector)
         if not codes:
             close = difflib.get_close_matches(selector, selector_names(), n=1)

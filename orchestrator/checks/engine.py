@@ -4,6 +4,7 @@ and suppress the findings. Pure apart from the in-memory shadow databases."""
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -21,7 +22,12 @@ from orchestrator.checks.rules import (
     watch,
 )
 from orchestrator.checks.shadow import Failure, ReplayOptions, as_parsed, replay
-from orchestrator.checks.suppress import Suppression, suppression_findings, unused_findings
+from orchestrator.checks.suppress import (
+    Suppression,
+    stand_in,
+    suppression_findings,
+    unused_findings,
+)
 from orchestrator.model import Migration
 
 
@@ -87,8 +93,14 @@ def analyze_units(
         return [analyze_unit(u, measure) for u in units]
     context = multiprocessing.get_context("fork")
     chunk = max(1, len(units) // (workers * 4))
-    with ProcessPoolExecutor(workers, context, _adopt, (tuple(units), measure)) as pool:
+    pool = ProcessPoolExecutor(workers, context, _adopt, (tuple(units), measure))
+    try:
         parts = list(pool.map(_analyze_shared, range(len(units)), chunksize=chunk))
+    except BaseException:
+        # Ctrl-C: drop the queued databases instead of finishing them all.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
     return [UnitResult(units[i], *part) for i, part in enumerate(parts)]
 
 
@@ -99,6 +111,8 @@ def _can_fork() -> bool:
 def _adopt(units: tuple[Unit, ...], measure: bool) -> None:
     global _shared
     _shared = (units, measure)
+    # The parent decides what Ctrl-C means; workers just finish their current database.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _analyze_shared(
@@ -120,7 +134,9 @@ def finish(
     graded = [g for g in (config.grade(f) for f in everything) if g is not None]
     kept, used = apply_suppressions(graded, suppressions)
     if report_unused:
-        kept += [g for g in (config.grade(f) for f in unused_findings(suppressions, used)) if g]
+        # A suppression of rules the config switched off is not stale, just idle.
+        live = [s for s in suppressions if any(config.grade(stand_in(s, c)) for c in s.codes)]
+        kept += [g for g in (config.grade(f) for f in unused_findings(live, used)) if g]
     return tuple(sorted(kept, key=lambda f: f.sort_key))
 
 

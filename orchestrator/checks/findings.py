@@ -36,6 +36,7 @@ class Finding:
 
     @property
     def is_error(self) -> bool:
+        """True for severity error."""
         return self.severity is Severity.ERROR
 
     @property

@@ -64,16 +64,6 @@ class ParsedMigration:
         """Statements that belong to a recreation (exempt from idempotency rules)."""
         return frozenset(i for r in self.recreations for i in r.steps)
 
-    def lines(self, index: int) -> tuple[int, int]:
-        """First and last line of statement ``index``."""
-        statement = self.statements[index]
-        return statement.line, statement.line + statement.text.count("\n")
-
-    def source_line(self, line: int) -> str:
-        """The text of one line of the file (1-based)."""
-        lines = self.sql.splitlines()
-        return lines[line - 1] if 0 < line <= len(lines) else ""
-
 
 def header_lines(sql: str) -> tuple[str, ...]:
     """Comment text before the first statement, one entry per line."""
@@ -101,7 +91,7 @@ def parse_migration(file: str, sql: str, database: str | None = None) -> ParsedM
         shapes=shapes,
         recreations=recreations,
         transient=transient,
-        suppressions=parse_suppressions(file, sql, statements),
+        suppressions=parse_suppressions(file, sql, statements, database),
         name=parse_name(file.rsplit("/", 1)[-1]),
         database=database,
     )

@@ -124,13 +124,6 @@ class SchemaSnapshot:
             if fk.table.lower() == lowered
         )
 
-    @property
-    def names(self) -> frozenset[str]:
-        """Lower-case names of every table, view and trigger."""
-        return frozenset(
-            {t.name.lower() for t in self.tables} | {o.name.lower() for o in self.others}
-        )
-
 
 @dataclass(frozen=True)
 class SnapshotQuery:

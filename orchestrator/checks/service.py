@@ -46,6 +46,7 @@ class LintReport:
 
     @property
     def has_errors(self) -> bool:
+        """True when any finding is an error (exit 1)."""
         return any(f.is_error for f in self.findings)
 
     def counts(self) -> dict[str, int]:

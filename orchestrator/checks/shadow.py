@@ -60,6 +60,7 @@ class Rerun:
 
     @property
     def clean(self) -> bool:
+        """True when the second run failed nowhere and changed nothing."""
         return not self.failures and not self.changed
 
 

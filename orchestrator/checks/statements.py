@@ -38,15 +38,12 @@ class Shape:
     columns: tuple[str, ...] = ()
 
     def is_create(self, obj: str = "TABLE") -> bool:
+        """``CREATE <obj> …`` (a table by default)."""
         return self.verb == "CREATE" and self.object == obj
 
     def is_drop(self, obj: str = "TABLE") -> bool:
+        """``DROP <obj> …`` (a table by default)."""
         return self.verb == "DROP" and self.object == obj
-
-    @property
-    def writes_table(self) -> str | None:
-        """The table an INSERT, REPLACE, UPDATE or DELETE writes to."""
-        return self.name if self.verb in ("INSERT", "UPDATE", "DELETE") else None
 
 
 def shape_of(statement: Statement) -> Shape:

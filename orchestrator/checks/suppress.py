@@ -33,6 +33,7 @@ class Suppression:
     reason: str
     first: int
     last: int
+    database: str | None = None
 
     def covers(self, finding: Finding) -> bool:
         """True when this comment silences ``finding``."""
@@ -42,7 +43,7 @@ class Suppression:
 
 
 def parse_suppressions(
-    file: str, sql: str, statements: Iterable[Statement]
+    file: str, sql: str, statements: Iterable[Statement], database: str | None = None
 ) -> tuple[Suppression, ...]:
     """Every suppression comment of one file, with the lines each covers."""
     if "orchestrate:" not in sql:  # most files have none; skip tokenizing them again
@@ -60,7 +61,14 @@ def parse_suppressions(
         first, last = WHOLE_FILE if match.group("file") else _span(token.line, spans)
         found.append(
             Suppression(
-                file, token.line, codes, written, _reason(match.group("reason")), first, last
+                file,
+                token.line,
+                codes,
+                written,
+                _reason(match.group("reason")),
+                first,
+                last,
+                database,
             )
         )
     return tuple(found)
@@ -102,7 +110,13 @@ def unused_findings(suppressions: Iterable[Suppression], used: set[Suppression])
             f"suppression of {', '.join(s.written)} matches no finding; remove it",
             s.file,
             s.line,
+            s.database,
         )
         for s in suppressions
         if s not in used and s.codes
     ]
+
+
+def stand_in(item: Suppression, code: str) -> Finding:
+    """A finding of ``code`` where ``item`` is, to ask the config whether the rule runs there."""
+    return Finding(code, rule(code).severity, "", item.file, item.line, item.database)

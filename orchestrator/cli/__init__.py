@@ -7,6 +7,7 @@ and maps the error to its exit code. Tracebacks appear only with ``--debug``.
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 import traceback
 from collections.abc import Callable
@@ -48,6 +49,26 @@ def _main(
     Example: [bold]orchestrate plan --root . --format json[/]
     """
     _state["debug"] = debug
+    if debug:
+        _log_to_stderr()
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is now (test runners swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(self.format(record) + "\n")
+
+
+def _log_to_stderr() -> None:
+    """With --debug: every remote call and retry (tokens never reach a log record)."""
+    for name in ("orchestrator", "httpx"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG)
+        if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+            handler = _StderrHandler()
+            handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+            logger.addHandler(handler)
 
 
 def fail(message: str, hint: str = "") -> None:

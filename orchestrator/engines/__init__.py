@@ -30,10 +30,16 @@ class Sql:
 
 @dataclass(frozen=True)
 class Batch:
-    """Statements that commit together or not at all."""
+    """Statements that commit together or not at all.
+
+    ``retry_safe``: running it twice has the effect of running it once (reads,
+    lock, unlock), so a remote engine may resend it when a send's outcome is
+    unknown. A migration batch is never retry-safe: the runner verifies first.
+    """
 
     statements: tuple[Sql, ...]
     label: str = ""
+    retry_safe: bool = False
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from orchestrator import __version__
 from orchestrator.discovery.naming import canonical_of
 from orchestrator.engines import Batch, BatchResult, Session, Sql
 from orchestrator.errors import BatchError
-from orchestrator.model import LedgerRow
+from orchestrator.model import LedgerRow, Problem
 
 WRANGLER_COLUMNS = frozenset({"id", "name", "applied_at"})
 WRANGLER_DDL = (
@@ -92,6 +92,7 @@ class LedgerState:
     foreign: tuple[str, ...]
     lock: LockInfo | None
     exists: bool = True
+    problem: Problem | None = None  # why the ledger could not be read, if it could not
 
     @property
     def rows(self) -> tuple[LedgerRow, ...]:
@@ -162,20 +163,26 @@ def lock_statements(names: LedgerNames, lock: LockInfo) -> list[Sql]:
 def ensure_and_lock_batch(names: LedgerNames, lock: LockInfo) -> Batch:
     """One round trip: create the ledgers, try the lock, read everything back."""
     statements = create_statements(names) + lock_statements(names, lock) + read_statements(names)
-    return Batch(tuple(statements), label="lock")
+    return Batch(tuple(statements), label="lock", retry_safe=True)
 
 
 def release_lock_batch(names: LedgerNames, owner: str, extra: Sequence[Sql] = ()) -> Batch:
     """Release our lock (only ours), plus any bookkeeping that can ride along."""
     table = quote_identifier(names.lock_table)
-    return Batch((*extra, Sql(f"DELETE FROM {table} WHERE owner = ?", (owner,))), label="unlock")
+    return Batch(
+        (*extra, Sql(f"DELETE FROM {table} WHERE owner = ?", (owner,))),
+        label="unlock",
+        retry_safe=True,
+    )
 
 
 def force_unlock_batch(names: LedgerNames) -> Batch:
     """Clear the lock whoever holds it (``orchestrate unlock``)."""
     create_lock = create_statements(names)[1]
     return Batch(
-        (create_lock, Sql(f"DELETE FROM {quote_identifier(names.lock_table)}")), label="unlock"
+        (create_lock, Sql(f"DELETE FROM {quote_identifier(names.lock_table)}")),
+        label="unlock",
+        retry_safe=True,
     )
 
 
@@ -260,15 +267,17 @@ def _lock_info(row: dict[str, Any]) -> LockInfo:
 def read_ledger(session: Session, names: LedgerNames) -> LedgerState:
     """Read a target's ledgers without writing; one request when they all exist."""
     try:
-        return parse_state(names, session.run(Batch(tuple(read_statements(names)), "read")), 0)
+        return parse_state(
+            names, session.run(Batch(tuple(read_statements(names)), "read", retry_safe=True)), 0
+        )
     except BatchError as exc:
         if "no such table" not in exc.sqlite_message:
             raise
-    probe = session.run(Batch(tuple(read_statements(names, tables=())), "read"))
+    probe = session.run(Batch(tuple(read_statements(names, tables=())), "read", retry_safe=True))
     existing = [t for t in names.all_tables if t in {str(r["tbl"]) for r in probe.rows[0]}]
     if not existing:
         return EMPTY_STATE
-    result = session.run(Batch(tuple(read_statements(names, existing)), "read"))
+    result = session.run(Batch(tuple(read_statements(names, existing)), "read", retry_safe=True))
     return parse_state(names, result, 0, tables=existing)
 
 
@@ -288,12 +297,55 @@ def merge_states(states: Sequence[LedgerState]) -> LedgerState:
     return LedgerState(own, wrangler, foreign, lock, exists=any(s.exists for s in states))
 
 
+def timing_statements(names: LedgerNames, timings: Sequence[tuple[str, float]]) -> list[Sql]:
+    """Record server-reported times where the engine could not bind them before commit.
+
+    Rides on the unlock batch; ``IS NULL`` leaves times an engine already bound alone.
+    """
+    table = quote_identifier(names.table)
+    return [
+        Sql(
+            f"UPDATE {table} SET execution_time_ms = ? WHERE filename = ? AND execution_time_ms IS NULL",
+            (round(ms), filename),
+        )
+        for filename, ms in timings
+    ]
+
+
 def committed_batch(names: LedgerNames, filename: str) -> Batch:
     """Did ``filename``'s row commit? (asked after a write whose outcome is unknown)."""
     table = quote_identifier(names.table)
     return Batch(
-        (Sql(f"SELECT COUNT(*) AS n FROM {table} WHERE filename = ?", (filename,)),), label="verify"
+        (Sql(f"SELECT COUNT(*) AS n FROM {table} WHERE filename = ?", (filename,)),),
+        label="verify",
+        retry_safe=True,
     )
+
+
+def history_batch(names: LedgerNames, limit: int) -> Batch:
+    """The ``limit`` most recent rows of orchestrate's ledger, newest first."""
+    return Batch(
+        (
+            Sql(
+                "SELECT filename, applied_at, checksum, execution_time_ms, source, bookmark "
+                f"FROM {quote_identifier(names.table)} ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ),
+        ),
+        label="history",
+        retry_safe=True,
+    )
+
+
+def read_history(session: Session, names: LedgerNames, limit: int) -> tuple[LedgerRow, ...]:
+    """Recent ledger rows, newest first; none when the ledger does not exist yet."""
+    try:
+        result = session.run(history_batch(names, limit))
+    except BatchError as exc:
+        if "no such table" in exc.sqlite_message:
+            return ()
+        raise
+    return tuple(_own_row(r) for r in result.rows[0])
 
 
 # The seeds ledger: which ``seeds/<env>/`` files ran on a database (``orchestrate seed``).
@@ -332,14 +384,14 @@ def seed_record_statement(env: str, filename: str, checksum: str, source: str) -
 def read_seeds(session: Session, env: str) -> tuple[SeedRow, ...]:
     """The seed files of ``env`` already applied (none when the ledger does not exist yet)."""
     probe = Sql("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", (SEEDS_TABLE,))
-    if not session.run(Batch((probe,), "read seeds")).rows[0]:
+    if not session.run(Batch((probe,), "read seeds", retry_safe=True)).rows[0]:
         return ()
     query = Sql(
         f"SELECT env, filename, checksum, applied_at FROM {quote_identifier(SEEDS_TABLE)} "
         "WHERE env = ? ORDER BY id",
         (env,),
     )
-    rows = session.run(Batch((query,), "read seeds")).rows[0]
+    rows = session.run(Batch((query,), "read seeds", retry_safe=True)).rows[0]
     return tuple(
         SeedRow(str(r["env"]), str(r["filename"]), r.get("checksum"), r.get("applied_at"))
         for r in rows

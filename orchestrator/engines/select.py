@@ -7,7 +7,9 @@ import os
 from pathlib import Path
 
 from orchestrator.engines import Engine
+from orchestrator.engines.api import ApiEngine
 from orchestrator.engines.local import LocalEngine
+from orchestrator.engines.wrangler import WranglerEngine
 from orchestrator.errors import UsageError
 from orchestrator.settings import Settings
 
@@ -29,7 +31,7 @@ def choose_engine(
         if remote and engine is None:
             raise UsageError("--remote needs the api or wrangler engine")
         return LocalEngine(settings.root, persist_to.resolve() if persist_to else None, preview)
-    return _remote_engine(name, settings)
+    return _remote_engine(name, settings, remote, persist_to, preview)
 
 
 def _remote_default(settings: Settings) -> str:
@@ -37,5 +39,13 @@ def _remote_default(settings: Settings) -> str:
     return "api" if os.environ.get(token_env) else "wrangler"
 
 
-def _remote_engine(name: str, settings: Settings) -> Engine:
-    raise UsageError(f"the {name} engine is not available in this build", hint="use --local")
+def _remote_engine(
+    name: str, settings: Settings, remote: bool, persist_to: Path | None, preview: bool
+) -> Engine:
+    """The D1 API (always remote), or wrangler (remote, or local with ``--engine wrangler``)."""
+    if name == "api":
+        return ApiEngine.from_settings(settings.remote)
+    local_dir = persist_to.resolve() if persist_to else None
+    return WranglerEngine.from_settings(
+        settings, remote=remote, persist_to=local_dir, preview=preview
+    )

@@ -85,11 +85,21 @@ def render_summary(console: Console, run: RunResult) -> None:
                 soft_wrap=True,
                 markup=False,
             )
+    _print_restore_commands(console, run)
     if run.interrupted:
         console.print(
             "Interrupted: migrations in flight finished or rolled back; locks released.",
             style="bold yellow",
         )
+
+
+def _print_restore_commands(console: Console, run: RunResult) -> None:
+    """Whole lines, never wrapped, so they can be copied in an emergency."""
+    undo = [r for r in run.results if r.restore_command]
+    if undo:
+        console.print("To undo this release (Time Travel), per database:", style="bold")
+    for r in undo:
+        console.print(f"  {r.restore_command}", soft_wrap=True, markup=False, highlight=False)
 
 
 def _detail(result: Result) -> str:
@@ -102,7 +112,7 @@ def _detail(result: Result) -> str:
         )
         parts.append(where + result.error)
     if result.restore_command:
-        parts.append(f"undo: {result.restore_command}")
+        parts.append("bookmark saved: undo command below")
     parts.extend(result.warnings)
     return "\n".join(parts)
 

@@ -105,10 +105,7 @@ class _Scheduler:
     def _verdict(self, db: DatabasePlan) -> Result | str:
         name = db.database.name
         if self.cancel.is_set():
-            reason = (
-                "not started: interrupted" if not self._failed_any() else "not started: --fail-fast"
-            )
-            return Result(name, RunStatus.SKIPPED, error=reason)
+            return Result(name, RunStatus.SKIPPED, error=self._stop_reason())
         if db.has_errors:
             first = next(p for p in db.problems if p.is_error)
             return Result(
@@ -125,6 +122,13 @@ class _Scheduler:
             elif self._known(needed):
                 return "wait"
         return "go"
+
+    def _stop_reason(self) -> str:
+        if not self._failed_any():
+            return "not started: interrupted"
+        if self.options.fail_fast:
+            return "not started: --fail-fast"
+        return "not started: the credentials were refused"  # the only other reason to stop all
 
     def _known(self, name: str) -> bool:
         return any(d.database.name == name for d in self.plan.databases)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from orchestrator.engines import Batch, Sql
 from orchestrator.engines.ledger import LedgerNames, LedgerState, record_statements
 from orchestrator.model import Database, DatabasePlan, Migration, Status, Step
-from orchestrator.sqltext import split_statements
+from orchestrator.sqltext import split_executable
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,7 @@ def migration_batch(
 ) -> Batch:
     """The migration's statements plus its ledger rows: one atomic batch."""
     migration = step.migration
-    statements = [
-        Sql(s.executable, (), migration.file, s.line) for s in split_statements(migration.sql)
-    ]
+    statements = [Sql(s.text, (), migration.file, s.line) for s in split_executable(migration.sql)]
     entries = wrangler_entries(database, migration, state.foreign)
     statements += record_statements(
         names,
@@ -85,6 +83,7 @@ def migration_batch(
         entries,
         lock_owner,
         lock_expires,
+        bookmark,
     )
     return Batch(tuple(statements), label=migration.file)
 
@@ -100,7 +99,9 @@ def sync_batch(database: Database, plan: DatabasePlan, state: LedgerState) -> Ba
                 statements.append(
                     Sql(f'INSERT OR IGNORE INTO "{table}" (name) VALUES (?)', (name,))
                 )
-    return Batch(tuple(statements), label="sync wrangler ledger") if statements else None
+    if not statements:
+        return None
+    return Batch(tuple(statements), label="sync wrangler ledger", retry_safe=True)
 
 
 def planned_batches(

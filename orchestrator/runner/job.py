@@ -23,6 +23,7 @@ from orchestrator.engines.ledger import (
     lock_statements,
     parse_state,
     release_lock_batch,
+    timing_statements,
 )
 from orchestrator.errors import (
     AuthError,
@@ -57,6 +58,11 @@ class ApplyOptions:
     jobs: int = 4
     lock_timeout: float = 30.0
     lock_ttl: float = 600.0
+    out_of_order_by_database: tuple[tuple[str, bool], ...] = ()
+
+    def allows_out_of_order(self, database: str) -> bool:
+        """``[databases.NAME] allow_out_of_order`` wins over the global policy."""
+        return dict(self.out_of_order_by_database).get(database, self.allow_out_of_order)
 
 
 @dataclass
@@ -92,9 +98,16 @@ def apply_database(
 ) -> Result:
     """Apply pending migrations to every target of ``database``; never raises."""
     started = time.perf_counter()
+    try:
+        targets = engine.targets(database)
+    except OrchestrateError as exc:  # e.g. no database_id to reach it remotely
+        if isinstance(exc, AuthError):
+            cancel.set()
+        return Result(
+            database.name, RunStatus.FAILED, error=exc.message, file=exc.file, line=exc.line
+        )
     results = [
-        _apply_target(engine, t, database, options, progress, cancel, owner)
-        for t in engine.targets(database)
+        _apply_target(engine, t, database, options, progress, cancel, owner) for t in targets
     ]
     return _combine(database, results, time.perf_counter() - started)
 
@@ -113,6 +126,26 @@ def _apply_target(
         session = engine.open(target)
     except OrchestrateError as exc:
         return Result(database.name, RunStatus.FAILED, error=str(exc), targets=(target.label,))
+    result: Result | None = None
+    try:
+        result = _lock_and_run(session, engine, target, database, options, progress, cancel, owner)
+    finally:
+        _release(session, names, owner, result)
+        session.close()
+    return result
+
+
+def _lock_and_run(
+    session: Session,
+    engine: Engine,
+    target: Target,
+    database: Database,
+    options: ApplyOptions,
+    progress: Progress,
+    cancel: threading.Event,
+    owner: Owner,
+) -> Result:
+    names = ledger_names(database, options.ledger_table)
     try:
         bookmark = session.bookmark() if engine.remote else None
         state = acquire_lock(session, names, owner, options)
@@ -132,9 +165,6 @@ def _apply_target(
             line=exc.line,
             targets=(target.label,),
         )
-    finally:
-        _release(session, names, owner)
-        session.close()
 
 
 def acquire_lock(
@@ -199,7 +229,7 @@ def _run_steps(
     warnings = tuple(
         f"{t} is not wrangler's ledger (columns differ); left alone" for t in state.foreign
     )
-    chosen = steps_to_apply(plan, options.to, options.allow_out_of_order)
+    chosen = steps_to_apply(plan, options.to, options.allows_out_of_order(database.name))
     if isinstance(chosen, Refusal):
         return Result(
             database.name,
@@ -261,13 +291,17 @@ def _apply_step(
         try:
             result = session.run(batch)
         except BatchError as exc:
+            # A resend can lose the race to a first send that committed late (its
+            # ledger row is UNIQUE, so it fails as a whole): the ledger tells.
+            if attempt > 1 and _committed(session, names, migration.filename):
+                return AppliedMigration(migration.name, migration.file, 0.0, timed=False)
             failing = batch.statements[exc.index] if exc.index is not None else None
             line = failing.line if failing is not None and failing.file else None
             raise MigrationError(exc.sqlite_message, file=migration.file, line=line) from None
         except OutcomeUnknown:
             # Never resend blindly: the ledger row commits with the migration, so it tells.
             if _committed(session, names, migration.filename):
-                return AppliedMigration(migration.name, migration.file, 0.0)
+                return AppliedMigration(migration.name, migration.file, 0.0, timed=False)
             if attempt == UNKNOWN_OUTCOME_ATTEMPTS:
                 raise
             continue
@@ -283,15 +317,23 @@ def _committed(session: Session, names: LedgerNames, filename: str) -> bool:
 def _with_bookmark(result: Result, database: Database, bookmark: str | None) -> Result:
     if bookmark is None or not result.applied:
         return replace(result, bookmark=bookmark)
+    return replace(result, bookmark=bookmark, restore_command=restore_command(database, bookmark))
+
+
+def restore_command(database: Database, bookmark: str) -> str:
+    """The exact wrangler command that puts ``database`` back to ``bookmark``."""
     env = next((f" --env {b.env}" for b in database.bindings if b.env), "")
-    command = f"wrangler d1 time-travel restore {database.name} --bookmark={bookmark}{env}"
-    return replace(result, bookmark=bookmark, restore_command=command)
+    return f"wrangler d1 time-travel restore {database.name} --bookmark={bookmark}{env}"
 
 
-def _release(session: Session, names: LedgerNames, owner: Owner) -> None:
+def _release(session: Session, names: LedgerNames, owner: Owner, result: Result | None) -> None:
+    # Remote engines cannot bind a migration's time before it commits: record the
+    # server-reported times now (a no-op where the engine bound them).
+    timings = [(f"{a.name}.sql", a.ms) for a in (result.applied if result else ()) if a.timed]
+    extra = timing_statements(names, timings)
     # If this fails the lock expires on its own; the result already says what failed.
     with contextlib.suppress(OrchestrateError):
-        session.run(release_lock_batch(names, owner.id))
+        session.run(release_lock_batch(names, owner.id, extra))
 
 
 def _combine(database: Database, results: list[Result], seconds: float) -> Result:
@@ -310,6 +352,9 @@ def _combine(database: Database, results: list[Result], seconds: float) -> Resul
         worst.file,
         worst.line,
         targets,
+        # Remote engines have one target: its bookmark is the database's.
+        bookmark=next((r.bookmark for r in results if r.bookmark), None),
+        restore_command=next((r.restore_command for r in results if r.restore_command), None),
         warnings=warnings,
         seconds=seconds,
     )

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.checks.schema import SchemaSnapshot
 from orchestrator.engines.ledger import quote_identifier
 from orchestrator.errors import UsageError
 from orchestrator.model import Database
@@ -105,6 +106,12 @@ def renamed_create(sql: str, name: str) -> str:
         code[last].start + len(code[last].text),
     )
     return f"{sql[:begin]} {q(name)}{sql[end:]}"
+
+
+def taken_names(schema: SchemaSnapshot) -> set[str]:
+    """Lower-case names of every table, index, view and trigger of ``schema``."""
+    names = {t.name.lower() for t in schema.tables} | {o.name.lower() for o in schema.others}
+    return names | {i.name.lower() for t in schema.tables for i in t.indexes}
 
 
 def unused_name(base: str, taken: set[str]) -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from orchestrator.checks.schema import Index, Other, SchemaSnapshot, Table
 from orchestrator.schema.cascade import Effect, cascade_effects, set_aside
 from orchestrator.schema.compare import table_options
-from orchestrator.schema.ddl import Block, guarded, q, renamed_create, unused_name
+from orchestrator.schema.ddl import Block, guarded, q, renamed_create, taken_names, unused_name
 
 ROWID_COPY = "orchestrate_rowid"
 
@@ -51,7 +51,7 @@ def recreation(
     """
     effects = cascade_effects(schema, old.name)
     touched = [old.name, *(e.table for e in effects)]
-    taken = set(schema.names)
+    taken = taken_names(schema)
     backups = {t.lower(): unused_name(f"{t}_backup", taken) for t in touched}
     scratch = unused_name(f"{old.name}_new", taken | {b.lower() for b in backups.values()})
     aside = set_aside(schema, set(touched))

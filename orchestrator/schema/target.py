@@ -31,7 +31,7 @@ from orchestrator.engines import Batch, Session, Sql
 from orchestrator.engines.ledger import SEEDS_TABLE
 from orchestrator.errors import UsageError
 from orchestrator.model import Database, Migration
-from orchestrator.schema.ddl import renamed_create, unused_name
+from orchestrator.schema.ddl import renamed_create, taken_names, unused_name
 
 EMPTY_SCHEMA = SchemaSnapshot((), ())
 WRANGLER_DEFAULT_TABLE = "d1_migrations"
@@ -53,7 +53,7 @@ def replay_schema(migrations: Sequence[Migration]) -> Expected:
 
 def read_target_schema(session: Session) -> SchemaSnapshot:
     """The target's whole user schema, in one read-only batch."""
-    batch = Batch(tuple(Sql(q.sql) for q in SNAPSHOT_QUERIES), label="read schema")
+    batch = Batch(tuple(Sql(q.sql) for q in SNAPSHOT_QUERIES), label="read schema", retry_safe=True)
     result = session.run(batch)
     rows = [rows_in_order(q, r) for q, r in zip(SNAPSHOT_QUERIES, result.rows, strict=True)]
     return snapshot_from_rows(rows)
@@ -86,7 +86,7 @@ def open_replayed(migrations: Sequence[Migration]) -> sqlite3.Connection:
 
 def describe_definition(conn: sqlite3.Connection, sql: str) -> Table:
     """The table a ``CREATE TABLE`` statement defines, as SQLite reads it (nothing is kept)."""
-    scratch = unused_name("orchestrate_definition", set(snapshot_schema(conn).names))
+    scratch = unused_name("orchestrate_definition", taken_names(snapshot_schema(conn)))
     conn.execute("SAVEPOINT orchestrate_definition")
     try:
         conn.execute(renamed_create(sql, scratch))

@@ -320,7 +320,8 @@ def _data_notes(migration: ParsedMigration, created: set[str]) -> list[str]:
     }
     notes = []
     for index, shape in enumerate(migration.shapes):
-        if index in migration.exempt or shape.writes_table in migration.transient | created:
+        written = shape.name if shape.verb in ("INSERT", "UPDATE", "DELETE") else None
+        if index in migration.exempt or written in migration.transient | created:
             continue
         verb = "INSERT" if shape.verb == "REPLACE" else shape.verb
         if verb in verbs and shape.name:

@@ -297,3 +297,26 @@ def test_json_is_valid_when_nothing_matches(tree: TreeWriter) -> None:
     root = tree({"a/wrangler.toml": toml_binding("a-db", ID_A)})
     code, out, _ = cli("apply", "--all", "--root", str(root), "--format", "json")
     assert code == 0 and json.loads(out)["databases"][0]["status"] == "up-to-date"
+
+
+def test_out_of_order_policy_per_database_in_workspace_toml(tree: TreeWriter) -> None:
+    root = tree(
+        {
+            "workspace.toml": "[databases.a-db]\nallow_out_of_order = true\n",
+            "a/wrangler.toml": toml_binding("a-db", ID_A),
+            "a/migrations/0001_t.sql": T.format("t"),
+            "a/migrations/0003_v.sql": T.format("v"),
+            "b/wrangler.toml": toml_binding("b-db", ID_B),
+            "b/migrations/0001_t.sql": T.format("t"),
+            "b/migrations/0003_v.sql": T.format("v"),
+        }
+    )
+    cli("apply", "--all", "--root", str(root))
+    (root / "a/migrations/0002_late.sql").write_text(T.format("late"))
+    (root / "b/migrations/0002_late.sql").write_text(T.format("late"))
+    code, doc = cli_json("apply", "--all", "--root", str(root))
+    assert code == 1
+    assert [(d["name"], d["status"]) for d in doc["databases"]] == [
+        ("a-db", "ok"),
+        ("b-db", "failed"),
+    ]

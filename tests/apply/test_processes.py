@@ -103,10 +103,13 @@ def test_ctrl_c_finishes_in_flight_releases_locks_and_exits_130(tmp_path: Path) 
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err.decode()[-800:]
     assert_consistent(root, 2, 20000)
+    applied = 0
     for d in range(2):
         path = state_path(root, f"db{d}")
-        assert query(path, "SELECT COUNT(*) FROM _migrations_lock") == [(0,)]
-        assert 0 < len(ledger(path)) < 61
+        if path.exists():
+            assert query(path, "SELECT COUNT(*) FROM _migrations_lock") == [(0,)]
+            applied += len(ledger(path))
+    assert 0 < applied < 2 * 61  # stopped part-way: some work done, not all
     assert cli_json("apply", "--all", "--root", str(root))[0] == 0
 
 

@@ -1,0 +1,109 @@
+"""The D1 API engine: each batch is ONE ``POST …/query`` request.
+
+The request body is ``{"batch": [{"sql": "…;", "params": […]}, …]}``: one item per
+statement, every value a parameter (never pasted into SQL), each ``sql`` ending
+with ``;``. D1 runs a request's statements as one transaction, so a migration and
+its ledger rows commit together or not at all. Remote targets are keyed by
+``database_id``: a database bound by several packages is applied once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from orchestrator.engines import Batch, BatchResult, Target
+from orchestrator.engines.d1http import D1_EDIT, D1_READ, D1Http, credentials_from
+from orchestrator.engines.remote import (
+    batch_result,
+    bound_params,
+    locate_failure,
+    reads_only,
+    remote_target,
+    retry_safe,
+    statement_text,
+)
+from orchestrator.errors import BatchError, TargetError
+from orchestrator.model import Database
+
+
+class ApiEngine:
+    """Cloudflare's D1 REST API, through one shared ``D1Http`` client."""
+
+    name = "api"
+    remote = True
+
+    def __init__(self, http: D1Http) -> None:
+        self.http = http
+
+    @classmethod
+    def from_settings(
+        cls,
+        remote: Mapping[str, Any],
+        environ: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> ApiEngine:
+        """Build the engine from ``[remote]`` and the environment (``transport`` for tests)."""
+        credentials = credentials_from(remote, os.environ if environ is None else environ)
+        return cls(D1Http(credentials, transport=transport))
+
+    def __repr__(self) -> str:
+        return f"ApiEngine({self.http!r})"
+
+    def targets(self, database: Database) -> tuple[Target, ...]:
+        """One target per database, addressed by its ``database_id``."""
+        return (remote_target(database),)
+
+    def exists(self, target: Target) -> bool:
+        """A remote database exists once it has an id; a missing one fails on first use."""
+        return True
+
+    def open(self, target: Target, *, read_only: bool = False) -> ApiSession:
+        """Sessions are cheap: they share the engine's connection pool."""
+        return ApiSession(self.http, target)
+
+    def close(self) -> None:
+        """Close the shared connection pool."""
+        self.http.close()
+
+
+class ApiSession:
+    """Batches and bookmarks of one remote database."""
+
+    def __init__(self, http: D1Http, target: Target) -> None:
+        self.http = http
+        self.target = target
+
+    def run(self, batch: Batch) -> BatchResult:
+        """Send ``batch`` as one request; a failing statement raises ``BatchError`` with its index."""
+        body = {
+            "batch": [
+                {"sql": statement_text(s), "params": bound_params(s)} for s in batch.statements
+            ]
+        }
+        what = f"{self.target.database} ({batch.label or 'query'})"
+        path = self.http.database_path(self.target.locator, "query")
+        permission = D1_READ if reads_only(batch) else D1_EDIT
+        try:
+            result = self.http.call(
+                "POST", path, body, retry_safe=retry_safe(batch), permission=permission, what=what
+            )
+        except BatchError as exc:
+            index = locate_failure(batch.statements, exc.sqlite_message)
+            raise BatchError(exc.sqlite_message, index) from None
+        return batch_result(result, batch, what)
+
+    def bookmark(self) -> str | None:
+        """The Time Travel bookmark of the database's current state."""
+        path = self.http.database_path(self.target.locator, "time_travel", "bookmark")
+        result = self.http.get(path, f"{self.target.database} (time travel bookmark)")
+        bookmark = result.get("bookmark") if isinstance(result, dict) else None
+        if not isinstance(bookmark, str) or not bookmark:
+            raise TargetError(f"{self.target.database}: the API returned no bookmark")
+        return bookmark
+
+    def close(self) -> None:
+        """Nothing to release: the connection pool belongs to the engine."""

@@ -1,0 +1,234 @@
+"""The Cloudflare D1 REST API over httpx: credentials, retries and the rate budget.
+
+- Retry-safe calls (reads, the lock and unlock batches) are retried on 429
+  (after its ``retry-after``), 5xx, timeouts and dropped connections, with capped,
+  jittered exponential backoff.
+- A write whose outcome is unknown (sent, then no answer or a 5xx) raises
+  ``OutcomeUnknown`` and is never resent here: the runner reads the ledger first.
+- 401/403 raise ``AuthError`` naming the D1 permission the call needs.
+- The token lives only in the ``Authorization`` header (httpx prints it as
+  ``[secure]``); every message built here is scrubbed of it anyway.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from orchestrator import __version__
+from orchestrator.engines.ratelimit import RateBudget, RetryPolicy
+from orchestrator.engines.remote import clean_message, is_sql_error
+from orchestrator.errors import AuthError, BatchError, OutcomeUnknown, TargetError, UsageError
+
+DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
+D1_READ = "D1 Read"
+D1_EDIT = "D1 Edit"
+# D1 stops a request after 30 s; past that, silence means the answer was lost.
+DEFAULT_TIMEOUT = httpx.Timeout(35.0, connect=10.0)
+_TOKEN_RE = re.compile(r"[\x21-\x7e]+")
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Refused before anything left this machine, and no retry will change that.
+_CANNOT_SEND = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
+
+log = logging.getLogger("orchestrator.d1api")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Where the API is and who we are; ``repr`` never shows the token."""
+
+    account_id: str
+    base_url: str
+    token: str = field(repr=False)
+    token_env: str = "CLOUDFLARE_API_TOKEN"  # noqa: S105 - the variable name, not a secret
+
+
+def credentials_from(remote: Mapping[str, Any], environ: Mapping[str, str]) -> Credentials:
+    """Read credentials from the environment variables ``[remote]`` names (wrangler's by default)."""
+    token_env = str(remote.get("api_token_env", "CLOUDFLARE_API_TOKEN"))
+    account_env = str(remote.get("account_id_env", "CLOUDFLARE_ACCOUNT_ID"))
+    token = environ.get(token_env, "")
+    account = environ.get(account_env, "").strip()
+    if not token:
+        raise UsageError(
+            f"the api engine needs an API token in ${token_env}",
+            hint="create one with the D1 Edit permission, or use --engine wrangler (wrangler login)",
+        )
+    if not _TOKEN_RE.fullmatch(token):
+        raise UsageError(f"${token_env} holds characters an API token cannot have")
+    if not account:
+        raise UsageError(
+            f"the api engine needs the account id in ${account_env}",
+            hint="`wrangler whoami` prints it",
+        )
+    base = environ.get("CLOUDFLARE_API_BASE_URL") or str(remote.get("base_url", DEFAULT_BASE_URL))
+    if not base.startswith(("https://", "http://")):
+        raise UsageError(f"the D1 API base URL must start with https:// (got {base!r})")
+    return Credentials(account, base.rstrip("/"), token, token_env)
+
+
+@dataclass(frozen=True)
+class _Retry:
+    reason: str
+    delay: float | None = None
+
+
+class D1Http:
+    """One client per run, shared by every database (it is thread-safe)."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        budget: RateBudget | None = None,
+        policy: RetryPolicy | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.budget = budget or RateBudget()
+        self.policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._client = httpx.Client(
+            base_url=credentials.base_url,
+            headers={
+                "Authorization": f"Bearer {credentials.token}",
+                "User-Agent": f"orchestrate/{__version__}",
+            },
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"D1Http(base_url={self.credentials.base_url!r}, account={self.credentials.account_id!r})"
+
+    def database_path(self, database_id: str, *rest: str) -> str:
+        """``/accounts/{account}/d1/database/{id}/...``"""
+        return "/".join(
+            ("/accounts", self.credentials.account_id, "d1/database", database_id, *rest)
+        )
+
+    def get(self, path: str, what: str) -> Any:
+        """A read (always retry-safe); returns the envelope's ``result``."""
+        return self.call("GET", path, None, retry_safe=True, permission=D1_READ, what=what)
+
+    def call(
+        self, method: str, path: str, body: Any, *, retry_safe: bool, permission: str, what: str
+    ) -> Any:
+        """Send one API call, retrying what may be retried; returns the envelope's ``result``."""
+        last = ""
+        for attempt in range(1, self.policy.attempts + 1):
+            self.budget.acquire()
+            outcome = self._attempt(method, path, body, retry_safe, permission, what)
+            if not isinstance(outcome, _Retry):
+                return outcome
+            last = outcome.reason
+            if attempt < self.policy.attempts:
+                delay = outcome.delay or self.policy.backoff(attempt, self._rng)
+                log.info("%s: %s; retry %d in %.2f s", what, last, attempt, delay)
+                self._sleep(delay)
+        raise TargetError(f"{what}: gave up after {self.policy.attempts} attempts: {last}")
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def _attempt(
+        self, method: str, path: str, body: Any, retry_safe: bool, permission: str, what: str
+    ) -> Any:
+        try:
+            response = self._client.request(method, path, json=body)
+        except _NOT_SENT as exc:
+            return _Retry(self._describe(exc))
+        except _CANNOT_SEND as exc:
+            raise TargetError(f"{what}: {self._describe(exc)}") from None
+        except httpx.TransportError as exc:
+            if not retry_safe:
+                raise OutcomeUnknown(
+                    f"{what}: {self._describe(exc)} after the request was sent"
+                ) from None
+            return _Retry(self._describe(exc))
+        except httpx.HTTPError as exc:  # an answer we cannot read (decoding, redirects)
+            raise TargetError(f"{what}: {self._describe(exc)}") from None
+        log.debug("%s %s -> HTTP %d", method, path, response.status_code)
+        return self._outcome(response, retry_safe, permission, what)
+
+    def _outcome(
+        self, response: httpx.Response, retry_safe: bool, permission: str, what: str
+    ) -> Any:
+        status = response.status_code
+        if status in (401, 403):
+            raise AuthError(
+                self._auth_message(status, permission, what),
+                hint="Cloudflare dashboard > My Profile > API Tokens: edit the token's permissions",
+            )
+        if status == 429:
+            delay = _retry_after(response, self.policy.max_retry_after)
+            self.budget.pause(delay or 0.0)
+            return _Retry("HTTP 429 (rate limited)", delay)
+        if status >= 500:
+            if not retry_safe:
+                raise OutcomeUnknown(
+                    f"{what}: HTTP {status} from the API after the request was sent"
+                )
+            return _Retry(f"HTTP {status}")
+        return self._result(response, what)
+
+    def _result(self, response: httpx.Response, what: str) -> Any:
+        try:
+            envelope = response.json()
+        except ValueError:
+            raise TargetError(f"{what}: malformed response (HTTP {response.status_code})") from None
+        if response.is_success and isinstance(envelope, dict) and envelope.get("success"):
+            return envelope.get("result")
+        message = self._scrub(_error_text(envelope) or f"HTTP {response.status_code}")
+        if is_sql_error(message):
+            raise BatchError(clean_message(message))
+        raise TargetError(f"{what}: {message}")
+
+    def _auth_message(self, status: int, permission: str, what: str) -> str:
+        creds = self.credentials
+        return (
+            f"{what}: the API refused the token in ${creds.token_env} (HTTP {status}); "
+            f"it needs the {permission} permission on account {creds.account_id}"
+        )
+
+    def _describe(self, exc: Exception) -> str:
+        text = str(exc) or "no details"
+        return self._scrub(f"{type(exc).__name__}: {text}")
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self.credentials.token, "***")
+
+
+def _error_text(envelope: Any) -> str:
+    if not isinstance(envelope, dict):
+        return ""
+    errors = envelope.get("errors") or []
+    return "; ".join(str(e.get("message", e)) for e in errors if isinstance(e, dict))
+
+
+def _retry_after(response: httpx.Response, cap: float) -> float | None:
+    """``Retry-After`` in seconds (a number or an HTTP date), capped; None when absent."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return min(cap, max(0.0, seconds))

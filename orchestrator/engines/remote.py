@@ -1,0 +1,156 @@
+"""What the two remote engines (D1 API, wrangler) share: which binding names a
+database remotely, which batches may be resent, and what a D1 error message means.
+
+D1 reports a failed batch as one message, ``<sqlite message>: SQLITE_<CODE>``
+(wrangler adds `` [code: 7500]``), without saying which statement of the batch
+failed. ``locate_failure`` finds the statement that names the object in the
+message; it is a best guess, so the message itself is always shown too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from orchestrator.discovery.wrangler import is_placeholder_id
+from orchestrator.engines import Batch, BatchResult, Sql, Target
+from orchestrator.engines.ledger import Elapsed
+from orchestrator.errors import BatchError, TargetError
+from orchestrator.model import Binding, Database
+from orchestrator.sqltext import Kind, tokenize
+
+_SQL_ERROR_RE = re.compile(r"\bSQLITE_[A-Z_]+\b")
+_CODE_SUFFIX_RE = re.compile(r"\s*\[code: \d+\]\s*$")
+# D1's refusal of BEGIN/COMMIT/SAVEPOINT carries no SQLITE_ code.
+_TRANSACTION_REFUSAL = "state.storage.transaction"
+_CONTROL_WORDS = ("BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+# (pattern, what the first group names); tried in order.
+_NAMED = (
+    (re.compile(r"(?:table|index|view|trigger) ([^\s:]+) already exists"), "created"),
+    (re.compile(r"no such (?:table|index|view|trigger|function|module): ([^\s:]+)"), "object"),
+    (re.compile(r"no such column: ([^\s:]+)"), "object"),
+    (re.compile(r"duplicate column name: ([^\s:]+)"), "object"),
+    (re.compile(r"(?:UNIQUE|NOT NULL|PRIMARY KEY) constraint failed: ([^\s:.,]+)"), "object"),
+    (re.compile(r'near "([^"]+)": syntax error'), "token"),
+)
+Matcher = Callable[[tuple[str, ...], set[str]], bool]
+
+
+def remote_binding(database: Database) -> Binding:
+    """The binding that names ``database`` remotely: the first one carrying its real id.
+
+    A database with no usable ``database_id`` cannot be reached remotely; wrangler
+    refuses it too (``requireDatabaseId``), and guessing a production target by
+    name is not a risk worth taking.
+    """
+    for binding in database.bindings:
+        if binding.database_id == database.id and not is_placeholder_id(binding.database_id):
+            return binding
+    first = database.bindings[0]
+    raise TargetError(
+        f"binding {first.binding} ({database.name}) has no database_id, which remote "
+        "operations need",
+        file=first.config,
+        line=first.line,
+        hint=f"create it (`wrangler d1 create {database.name}`) and put its id in the config",
+    )
+
+
+def remote_target(database: Database) -> Target:
+    """One remote target per database, however many packages bind it."""
+    binding = remote_binding(database)
+    extra = {
+        "config": binding.config,
+        "package_dir": binding.package_dir,
+        "binding": binding.binding,
+        "env": binding.env or "",
+    }
+    return Target(database.name, "remote", binding.database_id, extra)
+
+
+def reads_only(batch: Batch) -> bool:
+    """Does ``batch`` only read?"""
+    return all(_is_select(s.text) for s in batch.statements)
+
+
+def retry_safe(batch: Batch) -> bool:
+    """May ``batch`` be resent when the outcome of a send is unknown?"""
+    return batch.retry_safe or reads_only(batch)
+
+
+def _is_select(text: str) -> bool:
+    head = text.lstrip().split(None, 1)
+    return bool(head) and head[0].upper() in ("SELECT", "WITH", "PRAGMA", "EXPLAIN")
+
+
+def statement_text(statement: Sql) -> str:
+    """The statement as sent: always ending with ``;``."""
+    text = statement.text.rstrip()
+    return text if text.endswith(";") else text + ";"
+
+
+def bound_params(statement: Sql) -> list[object]:
+    """Parameters as sent; the elapsed-time placeholder is NULL (unknown before commit)."""
+    return [None if isinstance(p, Elapsed) else p for p in statement.params]
+
+
+def is_sql_error(message: str) -> bool:
+    """Did D1 reject a statement (rather than fail to run the batch at all)?"""
+    return bool(_SQL_ERROR_RE.search(message)) or _TRANSACTION_REFUSAL in message
+
+
+def clean_message(message: str) -> str:
+    """The database's words, without wrangler's `` [code: N]`` suffix."""
+    return _CODE_SUFFIX_RE.sub("", message.strip())
+
+
+def locate_failure(statements: Sequence[Sql], message: str) -> int | None:
+    """Best guess at the failing statement's index, or None when nothing points at one."""
+    if _TRANSACTION_REFUSAL in message:
+        return _first(statements, lambda words, _names: bool(words) and words[0] in _CONTROL_WORDS)
+    named = _named_object(message)
+    return _first(statements, _matcher(*named)) if named is not None else None
+
+
+def _named_object(message: str) -> tuple[str, str] | None:
+    for pattern, kind in _NAMED:
+        found = pattern.search(message)
+        if found is not None:
+            name = found.group(1).strip("\"'`[]").lower()
+            return kind, name.removeprefix("main.")
+    return None
+
+
+def _matcher(kind: str, wanted: str) -> Matcher:
+    table = wanted.split(".")[0]
+    if kind == "token":
+        return lambda _words, names: wanted in names
+    if kind == "created":
+        return lambda words, names: words[:1] == ("CREATE",) and wanted in names
+    return lambda _words, names: wanted in names or table in names
+
+
+def _first(statements: Sequence[Sql], test: Matcher) -> int | None:
+    for index, statement in enumerate(statements):
+        tokens = [t for t in tokenize(statement.text) if t.is_code]
+        words = tuple(t.upper for t in tokens)
+        names = {t.name for t in tokens} | {t.text.lower() for t in tokens if t.kind is Kind.OP}
+        if test(words, names):
+            return index
+    return None
+
+
+def batch_result(document: object, batch: Batch, what: str) -> BatchResult:
+    """Rows per statement from D1's result array (the API's ``result``, wrangler's ``--json``)."""
+    entries = [e for e in document if isinstance(e, dict)] if isinstance(document, list) else []
+    for index, entry in enumerate(entries):
+        if entry.get("success") is False:  # D1 fails whole requests; this is a safety net
+            message = clean_message(str(entry.get("error") or "statement failed"))
+            raise BatchError(message, index)
+    if len(entries) != len(batch.statements) and retry_safe(batch):
+        # Rows are matched to statements by position; a mismatch would misread the ledger.
+        raise TargetError(f"{what}: {len(entries)} results for {len(batch.statements)} statements")
+    rows = tuple(tuple(e.get("results") or ()) for e in entries)
+    duration = sum(float((e.get("meta") or {}).get("duration") or 0.0) for e in entries)
+    return BatchResult(rows, duration)
