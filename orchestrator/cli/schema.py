@@ -24,10 +24,18 @@ from orchestrator.cli.options import (
 )
 from orchestrator.errors import UsageError
 from orchestrator.reporting.output import Format, console, write_json, write_text
-from orchestrator.reporting.schema import render_verify_markdown, render_verify_text, verify_to_dict
-from orchestrator.schema.ddl import Generated, write_new_file
+from orchestrator.reporting.schema import (
+    render_types_check,
+    render_verify_markdown,
+    render_verify_text,
+    types_to_dict,
+    verify_to_dict,
+)
+from orchestrator.schema.ddl import Generated
+from orchestrator.schema.files import write_atomically, write_new_file
 from orchestrator.schema.recreate import current_definition, recreate_migration
 from orchestrator.schema.revert import revert_migration
+from orchestrator.schema.types import check_types, generate_types
 from orchestrator.schema.verify import record_report, verify_databases
 from orchestrator.services import ApplyRequest
 from orchestrator.settings import Settings, load_settings
@@ -47,13 +55,20 @@ def verify(
     engine: EngineOpt = None,
     persist_to: PersistOpt = None,
     output: FormatOpt = "text",
+    types: Annotated[
+        Path | None,
+        typer.Option("--types", help="Instead: check a committed `orchestrate types` file."),
+    ] = None,
 ) -> None:
     """Schema drift: compare each target's schema with what its applied migrations
     produce (shadow replay); exit 1 on any difference. Reads the target only.
+    With --types FILE, check that a committed types file still matches the migrations.
 
-    Example: [bold]orchestrate verify --db io-db --remote --format json[/]
+    Example: [bold]orchestrate verify --db io-db --remote --format json[/]   ·   [bold]orchestrate verify --types src/db-types.ts[/]
     """
     fmt = check_format(output, Format.TEXT, Format.JSON, Format.MARKDOWN)
+    if types is not None:
+        _verify_types(load_settings(root), types, db, env, fmt)
     request = ApplyRequest(load_settings(root), env, tuple(db or ()), remote, engine, persist_to)
     report = verify_databases(request)
     record_report(request, report)
@@ -162,3 +177,39 @@ def revert(
     generated = revert_migration(settings, migration, db, env)
     emit(settings, generated, write)
     raise typer.Exit(1 if generated.errors else 0)
+
+
+def _verify_types(
+    settings: Settings, path: Path, db: list[str] | None, env: str | None, fmt: Format
+) -> None:
+    if db and len(db) > 1:
+        raise UsageError("--types checks one database; give --db once")
+    result = check_types(settings, path, db[0] if db else None, env)
+    if fmt is Format.JSON:
+        write_json({"types": types_to_dict(result)})
+    else:
+        write_text(render_types_check(result))
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command()
+@boundary
+def types(
+    db: Annotated[str, typer.Option("--db", help="The database (name or id).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the file here (default: print it).")
+    ] = None,
+    root: RootOpt = None,
+    env: EnvOpt = None,
+) -> None:
+    """TypeScript row interfaces for every table, from the schema after all migrations;
+    commit the file and let `orchestrate verify --types FILE` keep it honest.
+
+    Example: [bold]orchestrate types --db io-db --out packages/io/src/db-types.ts[/]
+    """
+    generated = generate_types(load_settings(root), db, env)
+    if out is None:
+        write_text(generated.text)
+        return
+    write_atomically(out, generated.text)
+    typer.echo(f"wrote {out}", err=True)

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.text import Text
 
 from orchestrator.schema.compare import Change, Difference
+from orchestrator.schema.types import TypesCheck
 from orchestrator.schema.verify import DatabaseVerdict, TargetVerdict, VerifyReport
 
 CHANGE_STYLE = {Change.MISSING: "red", Change.EXTRA: "yellow", Change.DIFFERENT: "magenta"}
@@ -136,3 +137,26 @@ def render_verify_markdown(report: VerifyReport) -> str:
             if details:
                 lines += ["", f"#### `{database.name}` ({verdict.target})", "", *details]
     return "\n".join(lines) + "\n"
+
+
+def types_to_dict(check: TypesCheck) -> dict[str, Any]:
+    """``verify --types --format json``: the file, its database, and the diff if any."""
+    return {
+        "file": check.file,
+        "database": check.database,
+        "ok": check.ok,
+        "diff": list(check.diff),
+    }
+
+
+def render_types_check(check: TypesCheck) -> str:
+    """A line when the file matches; else the diff and how to fix it."""
+    if check.ok:
+        return f"{check.file}: matches the migrations of {check.database}"
+    return "\n".join(
+        [
+            *check.diff,
+            f"{check.file} no longer matches the migrations of {check.database}; regenerate it:",
+            f"  orchestrate types --db {check.database} --out {check.file}",
+        ]
+    )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from orchestrator.checks.schema import SchemaSnapshot
 from orchestrator.engines.ledger import quote_identifier
@@ -131,16 +130,6 @@ def migration_file(source: str, number: int, description: str) -> str:
     """``packages/x/migrations/0013_recreate_templates.sql`` (root-relative)."""
     name = f"{number:04d}_{description}.sql"
     return name if source == "." else f"{source}/{name}"
-
-
-def write_new_file(root: Path, relative: str, text: str) -> Path:
-    """Write a generated migration; never overwrite an existing file."""
-    path = root / relative
-    if path.exists():
-        raise UsageError(f"{relative} already exists", hint="remove it or pick another name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any
 
 from orchestrator.engines.ledger import LedgerState
 from orchestrator.model import Plan
+from orchestrator.schema.files import write_atomically
 
 RECORD_DIR = ".orchestrate"
 RECORD_FILE = "verify.json"
@@ -57,19 +56,8 @@ def write_record(root: Path, key: str, entries: Mapping[str, dict[str, Any]]) ->
     ignore = path.parent / ".gitignore"
     if not ignore.exists():
         ignore.write_text("# written by orchestrate verify\n*\n", encoding="utf-8")
-    _write_atomically(path, json.dumps({"version": 1, **document}, indent=2, sort_keys=True))
+    write_atomically(path, json.dumps({"version": 1, **document}, indent=2, sort_keys=True) + "\n")
     return path
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".verify-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text + "\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def read_record(root: Path) -> dict[str, Any]:

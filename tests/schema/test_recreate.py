@@ -15,7 +15,7 @@ import pytest
 
 from orchestrator.checks.service import check_workspace
 from orchestrator.errors import UsageError
-from orchestrator.schema.ddl import write_new_file
+from orchestrator.schema.files import write_new_file
 from orchestrator.schema.recreate import recreate_migration
 from orchestrator.settings import load_settings
 from tests.apply.helpers import cli
