@@ -23,8 +23,10 @@ from orchestrator.cli.options import (
     check_format,
 )
 from orchestrator.errors import UsageError
+from orchestrator.reporting.apply import run_to_dict
 from orchestrator.reporting.output import Format, console, write_json, write_text
 from orchestrator.reporting.schema import (
+    render_seed_summary,
     render_types_check,
     render_verify_markdown,
     render_verify_text,
@@ -35,6 +37,7 @@ from orchestrator.schema.ddl import Generated
 from orchestrator.schema.files import write_atomically, write_new_file
 from orchestrator.schema.recreate import current_definition, recreate_migration
 from orchestrator.schema.revert import revert_migration
+from orchestrator.schema.seeds import SeedRequest, seed_databases
 from orchestrator.schema.types import check_types, generate_types
 from orchestrator.schema.verify import record_report, verify_databases
 from orchestrator.services import ApplyRequest
@@ -213,3 +216,34 @@ def types(
         return
     write_atomically(out, generated.text)
     typer.echo(f"wrote {out}", err=True)
+
+
+@app.command()
+@boundary
+def seed(
+    env: Annotated[
+        str, typer.Option("--env", help="The seed set: seeds/<env>/ (dev, production …).")
+    ],
+    db: DbOpt = None,
+    remote: RemoteOpt = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Allow dev seeds on a remote database.")
+    ] = False,
+    engine: EngineOpt = None,
+    persist_to: PersistOpt = None,
+    root: RootOpt = None,
+    output: FormatOpt = "text",
+) -> None:
+    """Run the seeds/<env>/NNNN_*.sql files next to each migrations directory, in order,
+    each once and atomically with its _seeds row, on fully migrated databases only.
+
+    Example: [bold]orchestrate seed --env dev[/]   ·   [bold]orchestrate seed --env production --remote --db io-db[/]
+    """
+    fmt = check_format(output, Format.TEXT, Format.JSON)
+    target = ApplyRequest(load_settings(root), env, tuple(db or ()), remote, engine, persist_to)
+    run = seed_databases(SeedRequest(target, env, yes))
+    if fmt is Format.JSON:
+        write_json({"env": env, **run_to_dict(run)})
+    else:
+        render_seed_summary(console(), run, env)
+    raise typer.Exit(0 if run else 1)

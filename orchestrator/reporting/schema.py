@@ -6,8 +6,11 @@ from itertools import groupby
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
+from orchestrator.model import RunResult
+from orchestrator.reporting.apply import RUN_STYLE
 from orchestrator.schema.compare import Change, Difference
 from orchestrator.schema.types import TypesCheck
 from orchestrator.schema.verify import DatabaseVerdict, TargetVerdict, VerifyReport
@@ -160,3 +163,29 @@ def render_types_check(check: TypesCheck) -> str:
             f"  orchestrate types --db {check.database} --out {check.file}",
         ]
     )
+
+
+def render_seed_summary(console: Console, run: RunResult, seed_env: str) -> None:
+    """One row per seeded database, then each failure as one whole line."""
+    if not run.results:
+        console.print(
+            f"no seeds/{seed_env}/ files next to any migrations directory", style="yellow"
+        )
+        return
+    table = Table(
+        title=f"seed {seed_env}: {run.target}",
+        title_justify="left",
+        header_style="bold",
+        pad_edge=False,
+    )
+    for name in ("database", "status", "seeded"):
+        table.add_column(name, overflow="fold")
+    for result in run.results:
+        files = ", ".join(a.file.rsplit("/", 1)[-1] for a in result.applied) or "-"
+        table.add_row(result.database, Text(result.status.value, RUN_STYLE[result.status]), files)
+    console.print(table)
+    for result in (r for r in run.results if r.error):
+        where = f"{result.file}:{result.line}: " if result.file and result.line else ""
+        where = where or (f"{result.file}: " if result.file else "")
+        message = f"{result.database}: {where}{result.error}"
+        console.print(message, style=RUN_STYLE[result.status], soft_wrap=True, markup=False)
