@@ -15,6 +15,7 @@ from orchestrator.checks.schema import SchemaSnapshot
 from orchestrator.discovery.naming import canonical_of
 from orchestrator.engines import Engine, Target
 from orchestrator.engines.ledger import EMPTY_STATE, LedgerState, merge_states, read_ledger
+from orchestrator.errors import OrchestrateError
 from orchestrator.model import Database, Migration, Status, Step
 from orchestrator.planning import plan_database
 from orchestrator.runner.batches import ledger_names
@@ -78,6 +79,7 @@ class VerifyReport:
 
 
 Replayer = Callable[[tuple[Migration, ...]], Expected]
+READ_ATTEMPTS = 3
 
 
 def verify_databases(request: ApplyRequest) -> VerifyReport:
@@ -100,9 +102,12 @@ def verify_database(
     engine: Engine, database: Database, settings: Settings, replayer: Replayer = replay_schema
 ) -> DatabaseVerdict:
     """Compare every target of ``database`` with the replay of what that target applied."""
-    results = [
-        verify_target(engine, t, database, settings, replayer) for t in engine.targets(database)
-    ]
+    try:
+        targets = engine.targets(database)
+    except OrchestrateError as exc:  # e.g. no database_id to reach it remotely
+        unreached = TargetVerdict("-", 0, (), False, failure=str(exc))
+        return DatabaseVerdict(database.name, (unreached,))
+    results = [verify_target(engine, t, database, settings, replayer) for t in targets]
     states = [state for _, state in results]
     merged = merge_states(states) if states else EMPTY_STATE
     return DatabaseVerdict(database.name, tuple(v for v, _ in results), merged)
@@ -116,7 +121,10 @@ def verify_target(
     replayer: Replayer = replay_schema,
 ) -> tuple[TargetVerdict, LedgerState]:
     """Read one target's ledger and schema, replay what it applied, compare."""
-    state, actual = _read(engine, target, database, settings.ledger_table)
+    try:
+        state, actual = _read(engine, target, database, settings.ledger_table)
+    except OrchestrateError as exc:  # unreachable, refused: this target is not verified
+        return TargetVerdict(target.label, 0, (), False, failure=str(exc)), EMPTY_STATE
     plan = plan_database(database, state.rows, read=True)
     applied = tuple(s.migration for s in plan.steps if s.status is not Status.PENDING)
     notes = _notes(plan.steps, state, database)
@@ -135,11 +143,19 @@ def _read(
 ) -> tuple[LedgerState, SchemaSnapshot]:
     if not engine.exists(target):
         return EMPTY_STATE, EMPTY_SCHEMA
+    names = ledger_names(database, ledger_table)
     session = engine.open(target, read_only=True)
     try:
-        return read_ledger(session, ledger_names(database, ledger_table)), read_target_schema(
-            session
-        )
+        # A release landing between the two reads would look like drift: read until the
+        # ledger is the same on both sides of the schema read.
+        state = read_ledger(session, names)
+        for _ in range(READ_ATTEMPTS):
+            schema = read_target_schema(session)
+            again = read_ledger(session, names)
+            if again.rows == state.rows:
+                break
+            state = again
+        return state, schema
     finally:
         session.close()
 

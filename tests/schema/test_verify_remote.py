@@ -33,3 +33,12 @@ def test_verify_remote_no_drift_then_drift(
     ]
     _, board = cli_json("status", *args)
     assert board["databases"][0]["drift"] == 2
+
+
+def test_a_database_remote_engines_cannot_reach_is_reported_not_crashed(
+    monorepo: Path,
+    remote_env: D1ApiServer,  # noqa: F811
+) -> None:
+    code, out, _ = cli("verify", "--remote", "--db", "dashboard-db", "--root", str(monorepo))
+    assert code == 1
+    assert "✗ dashboard-db (-):" in out and "database_id" in out
