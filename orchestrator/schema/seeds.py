@@ -207,7 +207,7 @@ def _run_seeds(
     gap = migration_gap(found.database, state)  # again, under the lock: apply may have run
     if gap is not None:
         return Result(name, RunStatus.FAILED, error=gap, targets=label)
-    session.run(Batch((seeds_create_statement(),), "seeds ledger"))
+    session.run(Batch((seeds_create_statement(),), "seeds ledger", retry_safe=True))
     done = {row.filename: row for row in read_seeds(session, seed_env)}
     changed = [
         s for s in found.seeds if s.filename in done and done[s.filename].checksum != s.checksum

@@ -142,6 +142,46 @@ PATTERN_TWO = """
 """
 
 
+def test_self_reference_and_cascade_through_it(tree: TreeWriter) -> None:
+    root = tree(
+        {
+            "t/wrangler.toml": toml_binding("tree-db", DB_ID),
+            "t/migrations/0001_nodes.sql": """
+                CREATE TABLE IF NOT EXISTS node (
+                  id INTEGER PRIMARY KEY,
+                  up INTEGER REFERENCES node(id) ON DELETE CASCADE,
+                  label TEXT
+                );
+                CREATE TABLE IF NOT EXISTS leaf (
+                  node_id INTEGER REFERENCES node(id) ON DELETE CASCADE, v TEXT
+                );
+                """,
+        }
+    )
+    sql = (
+        "CREATE TABLE node (id INTEGER PRIMARY KEY, up INTEGER REFERENCES node(id) "
+        "ON DELETE CASCADE, label TEXT NOT NULL DEFAULT '')"
+    )
+    generated = recreate_migration(load_settings(root), "tree-db", "node", sql)
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.executescript((root / "t/migrations/0001_nodes.sql").read_text())
+    conn.executescript(
+        "INSERT INTO node VALUES (1, NULL, 'root'), (2, 1, 'a'), (3, 2, 'b');"
+        "INSERT INTO leaf VALUES (3, 'x'), (2, 'y');"
+    )
+    before = [
+        conn.execute(f"SELECT rowid, * FROM {t} ORDER BY rowid").fetchall()
+        for t in ("node", "leaf")
+    ]
+    run_as_d1(conn, generated.text)
+    after = [
+        conn.execute(f"SELECT rowid, * FROM {t} ORDER BY rowid").fetchall()
+        for t in ("node", "leaf")
+    ]
+    assert after == before
+
+
 def test_pattern_two_on_the_same_data_fails_or_loses_rows(tree: TreeWriter) -> None:
     conn = loaded(family(tree))
     # NO ACTION / RESTRICT / SET DEFAULT children: the drop leaves keys without a parent
