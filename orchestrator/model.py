@@ -124,6 +124,7 @@ class Workspace:
     databases: tuple[Database, ...]
     problems: tuple[Problem, ...]
     packages: tuple[str, ...] = ()
+    known_databases: tuple[str, ...] = ()  # every database discovered, selected or not
 
 
 @dataclass(frozen=True)

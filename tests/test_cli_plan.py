@@ -103,3 +103,9 @@ def test_every_command_help_has_an_example() -> None:
         name = command.name or (command.callback.__name__ if command.callback else "")
         code, out, _ = run(name.replace("_", "-"), "--help")
         assert code == 0 and "Example" in out, name
+
+
+def test_selecting_a_database_whose_dependency_is_not_selected(monorepo: Path) -> None:
+    code, out, _ = run("plan", "--root", str(monorepo), "--db", "learn-db", "--format", "json")
+    doc = json.loads(out)
+    assert code == 0 and not [p for p in doc["problems"] if p["code"] == "config.depends-on"]

@@ -28,7 +28,8 @@ def discover_workspace(settings: Settings, env: str | None = None) -> Workspace:
     problems.extend(_orphans(tree.migration_dirs, configs.values()))
     databases = _databases(root, bindings, settings, problems)
     packages = tuple(sorted({c.rpartition("/")[0] or "." for c in tree.configs}))
-    return Workspace(str(root), env, databases, tuple(problems), packages)
+    names = tuple(db.name for db in databases)
+    return Workspace(str(root), env, databases, tuple(problems), packages, names)
 
 
 def database_key(binding: Binding, ids_by_name: dict[str, str]) -> str:

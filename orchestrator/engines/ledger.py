@@ -131,6 +131,46 @@ def create_statements(names: LedgerNames) -> list[Sql]:
     return statements
 
 
+def create_history_statement(names: LedgerNames) -> Sql:
+    """``CREATE TABLE IF NOT EXISTS`` for the history of accepted checksum changes (``repair``)."""
+    return Sql(
+        f"CREATE TABLE IF NOT EXISTS {quote_identifier(names.history_table)} "
+        "(id INTEGER PRIMARY KEY AUTOINCREMENT, filename TEXT NOT NULL, old_checksum TEXT, "
+        "new_checksum TEXT, changed_at TEXT DEFAULT (datetime('now')), changed_by TEXT, "
+        "reason TEXT)"
+    )
+
+
+def accept_checksum_statements(
+    names: LedgerNames, filename: str, old: str | None, new: str, changed_by: str
+) -> list[Sql]:
+    """Keep the old checksum in the history, then record the new one (``repair``).
+
+    The update only matches while the row still holds ``old``, so a concurrent
+    repair cannot be silently overwritten.
+    """
+    history = quote_identifier(names.history_table)
+    return [
+        create_history_statement(names),
+        Sql(
+            f"INSERT INTO {history} (filename, old_checksum, new_checksum, changed_by, reason) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (filename, old, new, changed_by, "repair"),
+        ),
+        Sql(
+            f"UPDATE {quote_identifier(names.table)} SET checksum = ? "
+            "WHERE filename = ? AND checksum IS ?",
+            (new, filename, old),
+        ),
+    ]
+
+
+def read_history_batch(names: LedgerNames) -> Batch:
+    """Every accepted checksum change, oldest first (the table must exist)."""
+    history = quote_identifier(names.history_table)
+    return Batch((Sql(f"SELECT * FROM {history} ORDER BY id"),), label="read history")
+
+
 def read_statements(names: LedgerNames, tables: Iterable[str] | None = None) -> list[Sql]:
     """Read the columns of every ledger, then the rows of ``tables`` (default: all)."""
     wanted = list(names.all_tables)
@@ -195,16 +235,20 @@ def record_statements(
     lock_owner: str | None,
     lock_expires: float,
     bookmark: str | None = None,
+    applied_by: str | None = None,
+    elapsed: Elapsed | None = ELAPSED_MS,
 ) -> list[Sql]:
     """The ledger rows that commit together with one migration.
 
     ``bookmark`` is the Time Travel bookmark taken before this release's first write.
+    ``baseline`` and ``adopt`` pass ``elapsed=None`` (nothing ran) and say who recorded the row.
     """
+    by = applied_by or f"orchestrate {__version__}"
     statements = [
         Sql(
             f"INSERT INTO {quote_identifier(names.table)} "
             "(filename, checksum, execution_time_ms, source, applied_by, bookmark) VALUES (?, ?, ?, ?, ?, ?)",
-            (filename, checksum, ELAPSED_MS, source, f"orchestrate {__version__}", bookmark),
+            (filename, checksum, elapsed, source, by, bookmark),
         )
     ]
     for table, name in wrangler_entries:

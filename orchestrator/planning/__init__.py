@@ -40,7 +40,7 @@ def build_plan(
     for db in workspace.databases:
         own = tuple(p for p in workspace.problems if p.database == db.name)
         plans[db.key] = plan_database(db, ledgers.get(db.key), db.key in ledgers, own)
-    edges, db_problems, order = database_graph(workspace.databases)
+    edges, db_problems, order = database_graph(workspace.databases, workspace.known_databases)
     ordered = tuple(plans[key] for key in order)
     general = tuple(p for p in workspace.problems if p.database is None) + tuple(db_problems)
     return Plan(root, target, workspace.env, ordered, general, edges)
@@ -153,9 +153,12 @@ def _ledger_problems(
 
 
 def database_graph(
-    databases: tuple[Database, ...],
+    databases: tuple[Database, ...], known: tuple[str, ...] = ()
 ) -> tuple[tuple[tuple[str, str], ...], list[Problem], list[str]]:
-    """Edges ``(dependency, dependent)`` between databases from ``depends_on``, and an order of keys."""
+    """Edges ``(dependency, dependent)`` between databases from ``depends_on``, and an order of keys.
+
+    A dependency that exists but is not selected (``--db``) is no error: it is just not in this run.
+    """
     names = {db.name: db for db in databases}
     order_key = {db.key: db.name for db in databases}
     if not any(db.depends_on for db in databases):
@@ -168,6 +171,8 @@ def database_graph(
     edges: list[tuple[str, str]] = []
     for db in databases:
         for needed in db.depends_on:
+            if needed in known and needed not in names:
+                continue
             if needed not in names:
                 message = f"depends_on names {needed!r}, which no config binds"
                 problems.append(_problem(Severity.ERROR, "config.depends-on", message, db))
