@@ -36,6 +36,7 @@ from orchestrator.planning.history import HistoryEntry, compare_history
 from orchestrator.runner import apply_plan
 from orchestrator.runner.batches import Refusal, ledger_names, planned_batches
 from orchestrator.runner.job import ApplyOptions, Progress
+from orchestrator.schema.record import recorded_drift, target_key
 from orchestrator.settings import Settings
 
 
@@ -292,11 +293,17 @@ def database_history(
 
 
 def make_dashboard(request: ApplyRequest) -> Dashboard:
-    """Read every database of the target in parallel and build the dashboard (read-only)."""
+    """Read every database of the target in parallel and build the dashboard (read-only).
+
+    Drift comes from the last ``verify`` of this target, and only while the ledger it
+    was measured on is still the target's (``schema.record``).
+    """
     engine = request.make_engine()
     found = survey(request.settings, request.env, request.names, engine)
+    key = target_key(request.remote, request.env, request.persist_to)
+    drift = recorded_drift(request.settings.root, key, found.plan, found.states)
     lint = lint_counts(found.plan, request.settings, request.env, request.names)
-    return build_dashboard(found.plan, found.states, lint)
+    return build_dashboard(found.plan, found.states, lint, drift)
 
 
 def lint_counts(

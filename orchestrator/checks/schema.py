@@ -3,15 +3,19 @@
 ``snapshot_schema`` reads every table's columns, foreign keys and indexes with a
 handful of queries over the PRAGMA table-valued functions (``pragma_table_xinfo``,
 ``pragma_foreign_key_list``, ``pragma_index_list``, ``pragma_index_xinfo``), so it
-stays cheap on large schemas. ``schema_text`` is the cheaper fingerprint: the
-``sqlite_master`` rows as SQLite stores them.
+stays cheap on large schemas. The same reads (``SNAPSHOT_QUERIES``) can run through
+any engine, remote D1 included; ``snapshot_from_rows`` builds the snapshot from their
+rows. ``schema_text`` is the cheaper fingerprint: the ``sqlite_master`` rows as
+SQLite stores them.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 # Objects SQLite or D1 own; never part of a migration's schema.
 _INTERNAL = "{0}name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND {0}name NOT LIKE '\\_cf\\_%' ESCAPE '\\'"
@@ -121,16 +125,87 @@ class SchemaSnapshot:
         )
 
 
+@dataclass(frozen=True)
+class SnapshotQuery:
+    """One read of a snapshot: plain ``SELECT`` over ``sqlite_master`` and the PRAGMA
+    table-valued functions, with unique column names, so any engine can run it."""
+
+    sql: str
+    columns: tuple[str, ...]
+
+
+Row = Sequence[Any]
+
+_MASTER = SnapshotQuery(
+    f"SELECT type, name, tbl_name, sql FROM sqlite_master WHERE {_USER} ORDER BY type, name",
+    ("type", "name", "tbl_name", "sql"),
+)
+# FTS5 and friends keep their data in shadow tables that are not the user's.
+_SHADOW = SnapshotQuery("SELECT name FROM pragma_table_list WHERE type = 'shadow'", ("name",))
+_COLUMNS = SnapshotQuery(
+    'SELECT m.name AS tbl, c.name AS col, c.type AS type, c."notnull" AS not_null, '
+    "c.dflt_value AS dflt, c.pk AS pk, c.hidden AS hidden "
+    f"FROM sqlite_master m JOIN pragma_table_xinfo(m.name) c WHERE m.type = 'table' AND {_USER_M} "
+    "ORDER BY m.name, c.cid",
+    ("tbl", "col", "type", "not_null", "dflt", "pk", "hidden"),
+)
+_FOREIGN_KEYS = SnapshotQuery(
+    'SELECT m.name AS tbl, f.id AS fk, f."table" AS parent, f."from" AS child, f."to" AS target, '
+    "f.on_delete AS on_delete, f.on_update AS on_update "
+    f"FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE m.type = 'table' AND {_USER_M} "
+    "ORDER BY m.name, f.id, f.seq",
+    ("tbl", "fk", "parent", "child", "target", "on_delete", "on_update"),
+)
+_INDEX_COLUMNS = SnapshotQuery(
+    "SELECT il.name AS idx, ix.name AS col FROM sqlite_master m JOIN pragma_index_list(m.name) il "
+    "JOIN pragma_index_xinfo(il.name) ix "
+    f"WHERE m.type = 'table' AND {_USER_M} AND ix.key = 1 ORDER BY il.name, ix.seqno",
+    ("idx", "col"),
+)
+_INDEXES = SnapshotQuery(
+    'SELECT m.name AS tbl, il.name AS idx, il."unique" AS uniq, il.origin AS origin, '
+    "il.partial AS partial FROM sqlite_master m "
+    f"JOIN pragma_index_list(m.name) il WHERE m.type = 'table' AND {_USER_M} ORDER BY m.name, il.name",
+    ("tbl", "idx", "uniq", "origin", "partial"),
+)
+SNAPSHOT_QUERIES: tuple[SnapshotQuery, ...] = (
+    _MASTER,
+    _SHADOW,
+    _COLUMNS,
+    _FOREIGN_KEYS,
+    _INDEX_COLUMNS,
+    _INDEXES,
+)
+
+
 def snapshot_schema(conn: sqlite3.Connection) -> SchemaSnapshot:
     """Read the whole user schema of ``conn`` (main database) in a few queries."""
-    master = conn.execute(
-        f"SELECT type, name, tbl_name, sql FROM sqlite_master WHERE {_USER} ORDER BY type, name"
-    ).fetchall()
-    shadow = _shadow_tables(conn)
+    return snapshot_from_rows([_fetch(conn, query) for query in SNAPSHOT_QUERIES])
+
+
+def _fetch(conn: sqlite3.Connection, query: SnapshotQuery) -> list[Row]:
+    try:
+        return conn.execute(query.sql).fetchall()
+    except sqlite3.OperationalError:
+        if query is not _SHADOW:  # SQLite before 3.37 has no table_list
+            raise
+        return []
+
+
+def rows_in_order(query: SnapshotQuery, rows: Iterable[Mapping[str, Any]]) -> list[Row]:
+    """Rows an engine returned as mappings, as tuples in ``query.columns`` order."""
+    return [tuple(row.get(column) for column in query.columns) for row in rows]
+
+
+def snapshot_from_rows(results: Sequence[Sequence[Row]]) -> SchemaSnapshot:
+    """Build a snapshot from the rows of ``SNAPSHOT_QUERIES``, in that order."""
+    master, shadow_rows, column_rows, key_rows, index_column_rows, index_rows = results
+    shadow = {str(name) for (name,) in shadow_rows}
     names = [name for kind, name, _, _ in master if kind == "table" and name not in shadow]
-    columns = _columns(conn)
-    keys = _foreign_keys(conn)
-    indexes = _indexes(conn, {name: sql for kind, name, _, sql in master if kind == "index"})
+    columns = _columns(column_rows)
+    keys = _foreign_keys(key_rows)
+    sql_by_name = {name: sql for kind, name, _, sql in master if kind == "index"}
+    indexes = _indexes(index_column_rows, index_rows, sql_by_name)
     tables = tuple(
         Table(
             name=name,
@@ -151,34 +226,15 @@ def snapshot_schema(conn: sqlite3.Connection) -> SchemaSnapshot:
     return SchemaSnapshot(tables, others)
 
 
-def _shadow_tables(conn: sqlite3.Connection) -> set[str]:
-    # FTS5 and friends keep their data in shadow tables that are not the user's.
-    try:
-        rows = conn.execute("SELECT name FROM pragma_table_list WHERE type = 'shadow'").fetchall()
-    except sqlite3.OperationalError:  # SQLite before 3.37 has no table_list
-        return set()
-    return {name for (name,) in rows}
-
-
-def _columns(conn: sqlite3.Connection) -> dict[str, list[Column]]:
+def _columns(rows: Iterable[Row]) -> dict[str, list[Column]]:
     result: dict[str, list[Column]] = defaultdict(list)
-    rows = conn.execute(
-        'SELECT m.name, c.name, c.type, c."notnull", c.dflt_value, c.pk, c.hidden '
-        f"FROM sqlite_master m JOIN pragma_table_xinfo(m.name) c WHERE m.type = 'table' AND {_USER_M} "
-        "ORDER BY m.name, c.cid"
-    )
     for table, name, kind, not_null, default, pk, hidden in rows:
         result[table].append(Column(name, kind, bool(not_null), default, pk, hidden))
     return result
 
 
-def _foreign_keys(conn: sqlite3.Connection) -> dict[str, list[ForeignKey]]:
+def _foreign_keys(rows: Iterable[Row]) -> dict[str, list[ForeignKey]]:
     grouped: dict[tuple[str, int], list[tuple[str, str, str | None, str, str]]] = defaultdict(list)
-    rows = conn.execute(
-        'SELECT m.name, f.id, f."table", f."from", f."to", f.on_delete, f.on_update '
-        f"FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE m.type = 'table' AND {_USER_M} "
-        "ORDER BY m.name, f.id, f.seq"
-    )
     for table, key_id, parent, child, to, on_delete, on_update in rows:
         grouped[(table, key_id)].append((parent, child, to, on_delete, on_update))
     result: dict[str, list[ForeignKey]] = defaultdict(list)
@@ -192,22 +248,13 @@ def _foreign_keys(conn: sqlite3.Connection) -> dict[str, list[ForeignKey]]:
 
 
 def _indexes(
-    conn: sqlite3.Connection, sql_by_name: dict[str, str | None]
+    column_rows: Iterable[Row], index_rows: Iterable[Row], sql_by_name: dict[str, str | None]
 ) -> dict[str, list[Index]]:
     columns: dict[str, list[str | None]] = defaultdict(list)
-    rows = conn.execute(
-        "SELECT il.name, ix.name FROM sqlite_master m JOIN pragma_index_list(m.name) il "
-        "JOIN pragma_index_xinfo(il.name) ix "
-        f"WHERE m.type = 'table' AND {_USER_M} AND ix.key = 1 ORDER BY il.name, ix.seqno"
-    )
-    for index, column in rows:
+    for index, column in column_rows:
         columns[index].append(column)
     result: dict[str, list[Index]] = defaultdict(list)
-    rows = conn.execute(
-        'SELECT m.name, il.name, il."unique", il.origin, il.partial FROM sqlite_master m '
-        f"JOIN pragma_index_list(m.name) il WHERE m.type = 'table' AND {_USER_M} ORDER BY m.name, il.name"
-    )
-    for table, name, unique, origin, partial in rows:
+    for table, name, unique, origin, partial in index_rows:
         index = Index(
             name,
             table,

@@ -390,3 +390,53 @@ def read_history(session: Session, names: LedgerNames, limit: int) -> tuple[Ledg
             return ()
         raise
     return tuple(_own_row(r) for r in result.rows[0])
+
+
+# The seeds ledger: which ``seeds/<env>/`` files ran on a database (``orchestrate seed``).
+SEEDS_TABLE = "_seeds"
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    """One applied seed file."""
+
+    env: str
+    filename: str
+    checksum: str | None
+    applied_at: str | None
+
+
+def seeds_create_statement() -> Sql:
+    """``CREATE TABLE IF NOT EXISTS _seeds``: one row per (env, seed file)."""
+    return Sql(
+        f"CREATE TABLE IF NOT EXISTS {quote_identifier(SEEDS_TABLE)} (id INTEGER PRIMARY KEY "
+        "AUTOINCREMENT, env TEXT NOT NULL, filename TEXT NOT NULL, checksum TEXT, source TEXT, "
+        "applied_at TEXT DEFAULT (datetime('now')), execution_time_ms INTEGER, applied_by TEXT, "
+        "UNIQUE (env, filename))"
+    )
+
+
+def seed_record_statement(env: str, filename: str, checksum: str, source: str) -> Sql:
+    """The row that commits together with one seed file."""
+    return Sql(
+        f"INSERT INTO {quote_identifier(SEEDS_TABLE)} "
+        "(env, filename, checksum, source, execution_time_ms, applied_by) VALUES (?, ?, ?, ?, ?, ?)",
+        (env, filename, checksum, source, ELAPSED_MS, f"orchestrate {__version__}"),
+    )
+
+
+def read_seeds(session: Session, env: str) -> tuple[SeedRow, ...]:
+    """The seed files of ``env`` already applied (none when the ledger does not exist yet)."""
+    probe = Sql("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", (SEEDS_TABLE,))
+    if not session.run(Batch((probe,), "read seeds", retry_safe=True)).rows[0]:
+        return ()
+    query = Sql(
+        f"SELECT env, filename, checksum, applied_at FROM {quote_identifier(SEEDS_TABLE)} "
+        "WHERE env = ? ORDER BY id",
+        (env,),
+    )
+    rows = session.run(Batch((query,), "read seeds", retry_safe=True)).rows[0]
+    return tuple(
+        SeedRow(str(r["env"]), str(r["filename"]), r.get("checksum"), r.get("applied_at"))
+        for r in rows
+    )

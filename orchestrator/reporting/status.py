@@ -98,6 +98,9 @@ def _table(board: Dashboard) -> Table:
     table.add_column("applied", justify="right", no_wrap=True)
     table.add_column("pending", justify="right", no_wrap=True)
     table.add_column("lint", no_wrap=True)
+    drift = has_drift_data(board)
+    if drift:
+        table.add_column("drift", justify="right", no_wrap=True)
     table.add_column("last applied", overflow="fold")
     table.add_column("state", no_wrap=True)
     for row in board.databases:
@@ -106,15 +109,25 @@ def _table(board: Dashboard) -> Table:
         last = (
             f"{row.last_applied} {row.last_applied_at or ''}".strip() if row.last_applied else "-"
         )
-        table.add_row(
+        cells: list[str | Text] = [
             Text(row.name, URGENCY_STYLE[row.urgency]),
             str(row.applied),
             Text(str(row.pending), "yellow" if row.pending else ""),
             Text(lint, "red" if row.lint.errors else ""),
-            last,
-            Text(state_label(row), URGENCY_STYLE[row.urgency]),
-        )
+        ]
+        cells += [Text(drift_cell(row), "red" if row.drift else "")] if drift else []
+        table.add_row(*cells, last, Text(state_label(row), URGENCY_STYLE[row.urgency]))
     return table
+
+
+def has_drift_data(board: Dashboard) -> bool:
+    """True when ``verify`` has a current result for any database: show the drift column."""
+    return any(row.drift is not None for row in board.databases)
+
+
+def drift_cell(row: DatabaseStatus) -> str:
+    """``0``, ``3``, or ``-`` when this database has no current verify result."""
+    return "-" if row.drift is None else str(row.drift)
 
 
 def _details(console: Console, board: Dashboard) -> None:
@@ -177,8 +190,7 @@ def render_status_markdown(board: Dashboard) -> str:
         "",
         f"**{board.headline}**",
         "",
-        "| | database | applied | pending | lint | last applied | state |",
-        "| --- | --- | ---: | ---: | --- | --- | --- |",
+        *_markdown_header(has_drift_data(board)),
     ]
     for row in board.databases:
         lint = (
@@ -190,8 +202,9 @@ def render_status_markdown(board: Dashboard) -> str:
             f"`{row.last_applied}` {row.last_applied_at or ''}".strip() if row.last_applied else "—"
         )
         state = row.attention or ("up to date" if not row.pending else "ready")
+        drift = f" {drift_cell(row)} |" if has_drift_data(board) else ""
         lines.append(
-            f"| {_ICON[row.urgency]} | `{row.name}` | {row.applied} | {row.pending} | {lint} | {last} | {state} |"
+            f"| {_ICON[row.urgency]} | `{row.name}` | {row.applied} | {row.pending} | {lint} |{drift} {last} | {state} |"
         )
     for row in board.databases:
         details = [f"- changed: `{f}`" for f in row.changed]
@@ -218,6 +231,18 @@ def render_status_markdown(board: Dashboard) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _markdown_header(drift: bool) -> list[str]:
+    if not drift:
+        return [
+            "| | database | applied | pending | lint | last applied | state |",
+            "| --- | --- | ---: | ---: | --- | --- | --- |",
+        ]
+    return [
+        "| | database | applied | pending | lint | drift | last applied | state |",
+        "| --- | --- | ---: | ---: | --- | ---: | --- | --- |",
+    ]
+
+
 _ICON = {
     Urgency.CHANGED: "🛑",
     Urgency.BROKEN: "🛑",
@@ -234,6 +259,7 @@ _ICON = {
 def render_status_html(board: Dashboard) -> str:
     """One self-contained HTML file with the same content."""
     e = html.escape
+    drift = has_drift_data(board)
     rows = []
     for row in board.databases:
         lint = (
@@ -257,7 +283,8 @@ def render_status_html(board: Dashboard) -> str:
         rows.append(
             f'<tr class="{row.urgency.name.lower()}"><td>{_ICON[row.urgency]}</td><td><code>{e(row.name)}</code>'
             f"<ul>{items}</ul></td><td>{row.applied}</td><td>{row.pending}</td><td>{e(lint)}</td>"
-            f"<td>{e(row.last_applied or '—')}<br><small>{e(row.last_applied_at or '')}</small></td><td>{e(state)}</td></tr>"
+            + (f"<td>{drift_cell(row)}</td>" if drift else "")
+            + f"<td>{e(row.last_applied or '—')}<br><small>{e(row.last_applied_at or '')}</small></td><td>{e(state)}</td></tr>"
         )
     general = "".join(
         f"<li>{e(p.severity.value)} [{e(p.code)}] {e(problem_location(p))}: {e(p.message)}</li>"
@@ -268,6 +295,7 @@ def render_status_html(board: Dashboard) -> str:
         headline=e(board.headline),
         rows="".join(rows),
         general=general,
+        drift="<th>drift</th>" if drift else "",
     )
 
 
@@ -280,6 +308,6 @@ ul{{margin:.2rem 0 0 1rem;padding:0;font-size:.85em;color:#57606a}}.changed,.bro
 .locked{{background:#fbefff}}.pending,.out_of_order{{background:#fff8c5}}.fine,.warnings{{background:#f6fff8}}
 </style></head><body>
 <h1>{title}</h1><p><strong>{headline}</strong></p>
-<table><thead><tr><th></th><th>database</th><th>applied</th><th>pending</th><th>lint</th><th>last applied</th><th>state</th></tr></thead>
+<table><thead><tr><th></th><th>database</th><th>applied</th><th>pending</th><th>lint</th>{drift}<th>last applied</th><th>state</th></tr></thead>
 <tbody>{rows}</tbody></table><ul>{general}</ul></body></html>
 """

@@ -86,11 +86,11 @@ def _cascade_message(ctx: Context, parent: str, children: dict[str, str]) -> str
     return (
         f"{what} deletes or nulls the rows of {listed} on D1: DROP TABLE runs an implicit DELETE "
         "that fires ON DELETE actions, and PRAGMA foreign_keys=OFF does nothing there. "
-        + safe_recipe(parent, children)
+        + safe_recipe(parent, children, ctx.migration.database)
     )
 
 
-def safe_recipe(parent: str, children: dict[str, str]) -> str:
+def safe_recipe(parent: str, children: dict[str, str], database: str | None = None) -> str:
     """How to change ``parent`` without losing child rows, written for the first child."""
     child = sorted(children)[0]
     backup = f"{child}_backup"
@@ -113,7 +113,8 @@ def safe_recipe(parent: str, children: dict[str, str]) -> str:
     return (
         "Safe way, all in this one migration: "
         + "; ".join(steps)
-        + ". `orchestrate recreate` (planned) will write this for you"
+        + f". `orchestrate recreate {parent} --db {database or 'DATABASE'}` writes this "
+        "migration for you (docs/recreate.md)"
     )
 
 
