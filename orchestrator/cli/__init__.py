@@ -128,6 +128,11 @@ COMMAND_MODULES = {
     "baseline": "lifecycle",
     "adopt": "lifecycle",
     "repair": "lifecycle",
+    "verify": "schema",
+    "revert": "schema",
+    "types": "schema",
+    "seed": "schema",
+    "recreate": "schema",
 }
 
 

@@ -91,30 +91,13 @@ def _cascade_message(ctx: Context, parent: str, children: dict[str, str]) -> str
 
 
 def safe_recipe(parent: str, children: dict[str, str], database: str | None = None) -> str:
-    """How to change ``parent`` without losing child rows, written for the first child."""
-    child = sorted(children)[0]
-    backup = f"{child}_backup"
-    steps = [
-        "PRAGMA defer_foreign_keys = on (it only defers the check)",
-        f"back up each child into an ordinary table: CREATE TABLE {backup} AS SELECT * FROM "
-        f"{child} (D1 refuses TEMP tables)",
-        f"recreate {parent}",
-    ]
-    if any("CASCADE" in how for how in children.values()):
-        steps.append(
-            f"re-insert deleted rows: INSERT OR IGNORE INTO {child} SELECT * FROM {backup}"
-        )
-    if any("SET" in how for how in children.values()):
-        steps.append(
-            f"restore nulled keys: UPDATE {child} SET <fk> = (SELECT <fk> FROM {backup} b "
-            f"WHERE b.rowid = {child}.rowid)"
-        )
-    steps.append(f"DROP TABLE {backup}")
+    """Where to get a migration that changes ``parent`` and keeps its children's rows."""
     return (
-        "Safe way, all in this one migration: "
-        + "; ".join(steps)
-        + f". `orchestrate recreate {parent} --db {database or 'DATABASE'}` writes this "
-        "migration for you (docs/recreate.md)"
+        f"`orchestrate recreate {parent} --db {database or 'DATABASE'}` writes one that keeps them: "
+        f"it copies {parent} and its cascading children into backup tables (ordinary ones: D1 "
+        "refuses TEMP tables), defers foreign-key checks with PRAGMA defer_foreign_keys = on (which does not "
+        "stop cascades), rebuilds the table, then restores the children's rows and keys, all in "
+        "one migration (docs/recreate.md)"
     )
 
 
