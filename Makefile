@@ -34,7 +34,9 @@ demo: setup
 	$(ORCH) apply --all --root .demo
 	@echo "== 4. wrangler itself sees it: nothing left to apply"
 	cd .demo/packages/io && $(CURDIR)/$(WRANGLER) d1 migrations list io-db --local
-	@echo "== 5. the release manager's dashboard: 0 pending"
+	@echo "== 5. no drift: each schema is what its applied migrations promise"
+	$(ORCH) verify --root .demo
+	@echo "== 6. the release manager's dashboard: 0 pending"
 	$(ORCH) status --root .demo --exit-code
 
 lint: $(VENV)/.installed

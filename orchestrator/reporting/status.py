@@ -68,8 +68,14 @@ def render_status_text(console: Console, board: Dashboard) -> None:
     console.print(Text.assemble(("orchestrate status", "bold"), f" · {board.target}{env}"))
     style = "bold red" if board.attention else ("yellow" if board.pending else "green")
     console.print(Text(board.headline, style), soft_wrap=False)
-    console.print(_table(board))
-    _details(console, board)
+    wide = console.width >= WIDE
+    console.print(_table(board, wide))
+    _details(console, board, wide)
+
+
+# From this width the table has room for the last migration and when it ran; on a
+# narrower terminal the details under the table say it instead.
+WIDE = 110
 
 
 STATE_LABEL = {
@@ -92,7 +98,7 @@ def state_label(row: DatabaseStatus) -> str:
     return STATE_LABEL[row.urgency]
 
 
-def _table(board: Dashboard) -> Table:
+def _table(board: Dashboard, wide: bool) -> Table:
     table = Table(header_style="bold", pad_edge=False, show_edge=False, box=box.SIMPLE_HEAD)
     table.add_column("database", no_wrap=True, overflow="ellipsis", max_width=28)
     table.add_column("applied", justify="right", no_wrap=True)
@@ -101,14 +107,14 @@ def _table(board: Dashboard) -> Table:
     drift = has_drift_data(board)
     if drift:
         table.add_column("drift", justify="right", no_wrap=True)
-    table.add_column("last applied", overflow="fold")
+    if wide:
+        table.add_column("last applied", no_wrap=True, overflow="ellipsis")
     table.add_column("state", no_wrap=True)
     for row in board.databases:
         counts = row.lint.errors or row.lint.warnings
         lint = f"{row.lint.errors}E {row.lint.warnings}W" if counts else "-"
-        last = (
-            f"{row.last_applied} {row.last_applied_at or ''}".strip() if row.last_applied else "-"
-        )
+        when = f" {row.last_applied_at}" if row.last_applied_at else ""
+        last = f"{row.last_applied}{when}" if row.last_applied else "-"
         cells: list[str | Text] = [
             Text(row.name, URGENCY_STYLE[row.urgency]),
             str(row.applied),
@@ -116,7 +122,8 @@ def _table(board: Dashboard) -> Table:
             Text(lint, "red" if row.lint.errors else ""),
         ]
         cells += [Text(drift_cell(row), "red" if row.drift else "")] if drift else []
-        table.add_row(*cells, last, Text(state_label(row), URGENCY_STYLE[row.urgency]))
+        cells += [last] if wide else []
+        table.add_row(*cells, Text(state_label(row), URGENCY_STYLE[row.urgency]))
     return table
 
 
@@ -130,9 +137,12 @@ def drift_cell(row: DatabaseStatus) -> str:
     return "-" if row.drift is None else str(row.drift)
 
 
-def _details(console: Console, board: Dashboard) -> None:
+def _details(console: Console, board: Dashboard, wide: bool) -> None:
     for row in board.databases:
         lines = _detail_lines(row)
+        if not wide and row.last_applied:
+            when = f" at {row.last_applied_at}" if row.last_applied_at else ""
+            lines.insert(0, Text(f"  last applied: {row.last_applied}{when}", "dim"))
         if not lines:
             continue
         console.print()
