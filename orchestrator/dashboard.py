@@ -87,9 +87,15 @@ class Dashboard:
         return sum(len(d.changed) for d in self.databases)
 
     @property
+    def errors(self) -> int:
+        """Problems of severity error, in the workspace and in every database."""
+        nested = sum(row.errors for row in self.databases)
+        return nested + sum(1 for p in self.problems if p.severity is Severity.ERROR)
+
+    @property
     def dirty(self) -> bool:
-        """Anything pending or changed: ``status --exit-code`` fails on it."""
-        return self.pending > 0 or self.changed > 0
+        """Anything pending, changed or broken: ``status --exit-code`` fails on it."""
+        return self.pending > 0 or self.changed > 0 or self.errors > 0
 
 
 def build_dashboard(

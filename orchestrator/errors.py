@@ -82,3 +82,9 @@ class OutcomeUnknown(TargetError):
 
     It is never blindly resent: the runner reads the ledger first.
     """
+
+
+class Interrupted(OrchestrateError):
+    """Ctrl-C arrived while waiting (for a lock); nothing was applied in that wait."""
+
+    exit_code = EXIT_INTERRUPTED

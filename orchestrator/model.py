@@ -125,6 +125,7 @@ class Workspace:
     problems: tuple[Problem, ...]
     packages: tuple[str, ...] = ()
     known_databases: tuple[str, ...] = ()  # every database discovered, selected or not
+    envs: tuple[str, ...] = ()  # every [env.NAME] the configs define
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,7 @@ class RunResult:
     results: tuple[Result, ...]
     interrupted: bool = False
     dry_run: bool = False
+    problems: tuple[Problem, ...] = ()  # workspace errors (a broken config): the run fails on them
 
     def __bool__(self) -> bool:
-        return not self.interrupted and all(self.results)
+        return not self.interrupted and all(self.results) and not self.problems

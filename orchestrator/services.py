@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from orchestrator.dashboard import Dashboard, LintCounts, build_dashboard
-from orchestrator.discovery import discover_workspace
+from orchestrator.discovery import check_env, discover_workspace
 from orchestrator.engines import Batch, Engine
 from orchestrator.engines.ledger import (
     EMPTY_STATE,
@@ -53,6 +53,7 @@ def load_workspace(
 ) -> Workspace:
     """Discover the workspace and keep only the databases named (all when none are)."""
     workspace = discover_workspace(settings, env)
+    check_env(workspace)
     return select_databases(workspace, names)
 
 

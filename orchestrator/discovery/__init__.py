@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
@@ -10,6 +11,7 @@ from pathlib import Path
 from orchestrator.discovery.sources import Source, read_source
 from orchestrator.discovery.walk import walk_tree
 from orchestrator.discovery.wrangler import ConfigBindings, is_placeholder_id, read_config
+from orchestrator.errors import UsageError
 from orchestrator.model import Binding, Database, Problem, Severity, Workspace
 from orchestrator.settings import Settings
 
@@ -26,10 +28,34 @@ def discover_workspace(settings: Settings, env: str | None = None) -> Workspace:
         bindings.extend(read.bindings)
         problems.extend(_env_only_hint(config, read, env))
     problems.extend(_orphans(tree.migration_dirs, configs.values()))
+    if not configs:
+        problems.append(
+            Problem(
+                Severity.INFO,
+                "config.none",
+                "no wrangler.toml, wrangler.json or wrangler.jsonc under this root",
+                ".",
+            )
+        )
     databases = _databases(root, bindings, settings, problems)
     packages = tuple(sorted({c.rpartition("/")[0] or "." for c in tree.configs}))
     names = tuple(db.name for db in databases)
-    return Workspace(str(root), env, databases, tuple(problems), packages, names)
+    envs = tuple(sorted({name for read in configs.values() for name in read.envs}))
+    return Workspace(str(root), env, databases, tuple(problems), packages, names, envs)
+
+
+def check_env(workspace: Workspace) -> None:
+    """An --env no config defines is a typo, not an empty workspace."""
+    env, known = workspace.env, list(workspace.envs)
+    if env is None or env in known:
+        return
+    close = difflib.get_close_matches(env, known, n=1)
+    hint = (
+        f"did you mean {close[0]!r}?"
+        if close
+        else (f"known: {', '.join(known)}" if known else "no config has [env.*] sections")
+    )
+    raise UsageError(f"no wrangler config defines env {env!r}", hint=hint)
 
 
 def database_key(binding: Binding, ids_by_name: dict[str, str]) -> str:
@@ -55,7 +81,73 @@ def _databases(
     for key, members in groups.items():
         members.sort(key=lambda b: (b.package, b.binding))
         result.append(_database(key, tuple(members), sources, settings, problems))
+    problems.extend(_name_clashes(result))
+    problems.extend(_ledger_clashes(bindings, settings))
+    problems.extend(_shared_directories(result))
     return tuple(sorted(result, key=lambda d: d.name))
+
+
+def _ledger_clashes(bindings: list[Binding], settings: Settings) -> list[Problem]:
+    """wrangler's ledger and ours must be different tables, or each would corrupt the other."""
+    ours = settings.ledger_table
+    reserved = {ours, f"{ours}_lock", f"{ours}_history", "_seeds"}
+    return [
+        Problem(
+            Severity.ERROR,
+            "config.ledger-clash",
+            f"migrations_table {b.migrations_table!r} is orchestrate's own ledger table; "
+            "name it differently (or set ledger_table in workspace.toml)",
+            b.config,
+            b.line,
+            b.database_name or None,
+        )
+        for b in bindings
+        if b.migrations_table in reserved
+    ]
+
+
+def _name_clashes(databases: list[Database]) -> list[Problem]:
+    """One database_name bound to several ids: `--db NAME` and every report would mix them."""
+    by_name: dict[str, list[Database]] = defaultdict(list)
+    for db in databases:
+        by_name[db.name].append(db)
+    problems = []
+    for name, group in sorted(by_name.items()):
+        if len(group) > 1:
+            where = ", ".join(
+                f"{db.bindings[0].config}:{db.bindings[0].line} ({db.id})" for db in group
+            )
+            message = (
+                f"database_name {name!r} is bound to {len(group)} different database_ids: {where}"
+            )
+            problems.append(
+                Problem(
+                    Severity.ERROR,
+                    "config.name-clash",
+                    message,
+                    group[0].bindings[0].config,
+                    group[0].bindings[0].line,
+                    name,
+                )
+            )
+    return problems
+
+
+def _shared_directories(databases: list[Database]) -> list[Problem]:
+    """A migrations directory that feeds two databases would apply each file to both."""
+    feeders: dict[str, list[str]] = defaultdict(list)
+    for db in databases:
+        for source in sorted({m.source for m in db.migrations}):
+            feeders[source].append(db.name)
+    problems = []
+    for source, names in sorted(feeders.items()):
+        if len(names) > 1:
+            message = f"this directory feeds {len(names)} databases ({', '.join(names)}); give each binding its own migrations_dir"
+            problems += [
+                Problem(Severity.ERROR, "source.shared", message, source, None, name)
+                for name in names
+            ]
+    return problems
 
 
 def _database(

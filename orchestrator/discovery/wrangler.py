@@ -37,13 +37,14 @@ class ConfigBindings:
     problems: tuple[Problem, ...]
     envs_with_d1: tuple[str, ...]
     all_migration_dirs: tuple[str, ...]
+    envs: tuple[str, ...] = ()
 
 
 def read_config(root: Path, config: str, env: str | None) -> ConfigBindings:
     """Parse one wrangler config and return its D1 bindings for ``env``."""
     path = root / config
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # editors on Windows add a BOM
         data = parse_config_text(text, config)
     except (OSError, UnicodeDecodeError) as exc:
         return _broken(config, f"cannot read config: {exc}", None)
@@ -155,7 +156,7 @@ class _Reader:
             every.extend(self._entries(envs[name], name))
         chosen = tuple(b for b in every if b.env == env)
         dirs = tuple(sorted({b.migrations_dir for b in every}))
-        return ConfigBindings(chosen, tuple(self.problems), with_d1, dirs)
+        return ConfigBindings(chosen, tuple(self.problems), with_d1, dirs, tuple(sorted(envs)))
 
     def _entries(self, section: dict[str, Any], env: str | None) -> list[Binding]:
         raw = section.get("d1_databases", [])

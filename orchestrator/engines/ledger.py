@@ -20,7 +20,7 @@ from typing import Any
 from orchestrator import __version__
 from orchestrator.discovery.naming import canonical_of
 from orchestrator.engines import Batch, BatchResult, Session, Sql
-from orchestrator.errors import BatchError
+from orchestrator.errors import BatchError, TargetError
 from orchestrator.model import LedgerRow, Problem
 
 WRANGLER_COLUMNS = frozenset({"id", "name", "applied_at"})
@@ -270,6 +270,7 @@ def parse_state(
     columns: dict[str, set[str]] = {}
     for row in result.rows[offset]:
         columns.setdefault(str(row["tbl"]), set()).add(str(row["col"]))
+    _refuse_foreign_ledger(names, columns)
     read = [t for t in names.all_tables if tables is None or t in set(tables)]
     contents = dict(zip(read, result.rows[offset + 1 :], strict=False))
     foreign = tuple(
@@ -284,6 +285,16 @@ def parse_state(
     lock_rows = contents.get(names.lock_table, ())
     lock = _lock_info(lock_rows[0]) if lock_rows else None
     return LedgerState(own, wrangler, foreign, lock, exists=bool(columns))
+
+
+def _refuse_foreign_ledger(names: LedgerNames, columns: dict[str, set[str]]) -> None:
+    """A table under our ledger's name that is not ours (no ``filename``) is never guessed at."""
+    found = columns.get(names.table)
+    if found is not None and not {"filename", "checksum"} <= found:
+        raise TargetError(
+            f"table {names.table!r} exists but is not orchestrate's ledger (no filename/checksum columns)",
+            hint="set another ledger_table in workspace.toml",
+        )
 
 
 def _own_row(row: dict[str, Any]) -> LedgerRow:

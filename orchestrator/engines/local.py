@@ -9,6 +9,7 @@ before or after each migration. Files are created as miniflare creates them
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -57,13 +58,20 @@ class LocalEngine:
 
 def create_state_file(path: Path) -> None:
     """Create an empty local D1 file the way miniflare does."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(path, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise TargetError(
+            f"cannot create local D1 state {path}: {exc}", hint="check --persist-to"
+        ) from None
     try:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute(
             "CREATE TABLE IF NOT EXISTS _cf_METADATA (key INTEGER PRIMARY KEY, value BLOB)"
         )
+    except sqlite3.Error as exc:
+        raise TargetError(f"cannot create local D1 state {path}: {exc}") from None
     finally:
         connection.close()
 
@@ -129,8 +137,11 @@ class LocalSession:
             raise TargetError(f"{self.target.locator}: cannot start a transaction: {exc}") from None
         try:
             for statement in batch.statements:
+                _refuse_transaction_control(statement.text, len(rows))
                 cursor.execute(statement.text, _bind(statement, started))
                 rows.append(tuple(dict(r) for r in cursor.fetchall()) if cursor.description else ())
+                if not self.connection.in_transaction:  # belt and braces: nothing may end it early
+                    raise BatchError("the statement ended the batch's transaction", len(rows) - 1)
             cursor.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
@@ -152,6 +163,22 @@ class LocalSession:
 
     def close(self) -> None:
         self.connection.close()
+
+
+_TRANSACTION_WORDS = re.compile(
+    r"\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE
+)
+
+
+def _refuse_transaction_control(text: str, index: int) -> None:
+    """Remote D1 rejects these, and here they would split the batch's one transaction."""
+    found = _TRANSACTION_WORDS.match(text)
+    if found:
+        raise BatchError(
+            f"{found.group(1).upper()} is not allowed in a migration: D1 rejects it, and each "
+            "migration already runs as one atomic batch (remove it)",
+            index,
+        )
 
 
 def _bind(statement: Sql, started: float) -> tuple[Any, ...]:

@@ -25,9 +25,14 @@ def choose_engine(
     if engine is not None and engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}", hint=f"use one of: {', '.join(ENGINES)}")
     name = engine or ("local" if not remote else _remote_default(settings))
+    if name == "local" and remote:
+        raise UsageError(
+            "--engine local cannot reach --remote databases", hint="use --engine api or wrangler"
+        )
+    if name == "api" and not remote:
+        # The API only reaches Cloudflare: never let a missing --remote write to production.
+        raise UsageError("--engine api works on remote databases only: add --remote")
     if name == "local":
-        if remote and engine is None:
-            raise UsageError("--remote needs the api or wrangler engine")
         return LocalEngine(settings.root, persist_to.resolve() if persist_to else None, preview)
     return _remote_engine(name, settings, remote, persist_to, preview)
 

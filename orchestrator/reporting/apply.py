@@ -16,6 +16,7 @@ from rich.text import Text
 from orchestrator.engines import Batch
 from orchestrator.engines.ledger import Elapsed
 from orchestrator.model import Result, RunResult, RunStatus
+from orchestrator.reporting.plan import problem_dict, problem_location
 from orchestrator.runner.batches import Refusal
 from orchestrator.runner.job import Progress
 
@@ -35,6 +36,7 @@ def run_to_dict(run: RunResult) -> dict[str, Any]:
         "dry_run": run.dry_run,
         "interrupted": run.interrupted,
         "databases": [_result_dict(r) for r in run.results],
+        "problems": [problem_dict(p) for p in run.problems],
     }
 
 
@@ -65,14 +67,22 @@ def render_summary(console: Console, run: RunResult) -> None:
     table.add_column("time", justify="right")
     table.add_column("detail", overflow="fold")
     for r in run.results:
+        # Text(), never markup: names and SQLite messages may hold "[…]".
         table.add_row(
-            r.database,
+            Text(r.database),
             Text(r.status.value, RUN_STYLE[r.status]),
             str(len(r.applied)),
             f"{r.seconds:.2f}s",
-            _detail(r),
+            Text(_detail(r)),
         )
     console.print(table)
+    for problem in run.problems:
+        console.print(
+            f"error: {problem_location(problem)}: {problem.message} (its databases were not applied)",
+            style="bold red",
+            soft_wrap=True,
+            markup=False,
+        )
     for r in run.results:
         if r.error and r.status is not RunStatus.UP_TO_DATE:
             where = (

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -76,14 +77,14 @@ def _table(history: TargetHistory, releases: dict[str, str]) -> Table:
     where = (
         history.target if history.label == history.target else f"{history.target}: {history.label}"
     )
-    title = f"history: {history.database.name} ({where})"
+    title = escape(f"history: {history.database.name} ({where})")  # names may hold "[…]"
     table = Table(title=title, title_justify="left", header_style="bold", pad_edge=False)
     for column in ("migration", "applied at (UTC)", "ms", "file", "release"):
         table.add_column(column, overflow="fold", justify="right" if column == "ms" else "left")
     for entry in history.entries:
         row = entry.row
         table.add_row(
-            row.name,
+            Text(row.name),
             row.applied_at or "",
             "" if row.execution_time_ms is None else str(row.execution_time_ms),
             Text(entry.status.value, STATUS_STYLE[entry.status]),

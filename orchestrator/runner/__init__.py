@@ -24,13 +24,15 @@ def apply_plan(
     progress = progress or Progress()
     cancel = cancel or threading.Event()
     scheduler = _Scheduler(plan, engine, options, progress, cancel)
+    # Databases a broken config hides are not in the plan: their errors fail the run.
+    errors = tuple(p for p in plan.problems if p.is_error)
     try:
         scheduler.run()
     except KeyboardInterrupt:
         cancel.set()
         scheduler.drain()
-        return RunResult(plan.target, scheduler.results(), interrupted=True)
-    return RunResult(plan.target, scheduler.results())
+        return RunResult(plan.target, scheduler.results(), interrupted=True, problems=errors)
+    return RunResult(plan.target, scheduler.results(), problems=errors)
 
 
 class _Scheduler:
@@ -64,6 +66,13 @@ class _Scheduler:
                 finished, _ = wait(list(self.running), timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in finished:
                     self._finish(future)
+            for db in self.waiting:  # still waiting on each other: a depends_on cycle
+                self._record(
+                    Result(
+                        db.database.name, RunStatus.SKIPPED, error="not started: depends_on cycle"
+                    )
+                )
+            self.waiting = []
         except KeyboardInterrupt:
             self.cancel.set()  # before the pool waits: workers stop after their migration in flight
             raise

@@ -28,6 +28,7 @@ from orchestrator.engines.ledger import (
 from orchestrator.errors import (
     AuthError,
     BatchError,
+    Interrupted,
     MigrationError,
     OrchestrateError,
     OutcomeUnknown,
@@ -151,20 +152,47 @@ class _Job:
         return result
 
     def _lock_and_run(self, session: Session, target: Target) -> Result:
+        waited: list[bool] = []
         try:
             bookmark = session.bookmark() if self.engine.remote else None
-            state = acquire_lock(session, self.names, self.owner, self.options)
+            state = acquire_lock(
+                session,
+                self.names,
+                self.owner,
+                self.options,
+                self.cancel,
+                lambda: waited.append(True),
+            )
+            if waited and bookmark is not None:
+                # Another run applied while we waited: undoing *our* release must not undo its.
+                bookmark = session.bookmark()
             steps = _Steps(self, session, target, state, bookmark)
             return _with_bookmark(steps.run(), self.database, bookmark)
+        except Interrupted as exc:
+            return Result(
+                self.database.name,
+                RunStatus.INTERRUPTED,
+                error=exc.message,
+                targets=(target.label,),
+            )
         except OrchestrateError as exc:
             return self.failed(exc, target)
 
 
 def acquire_lock(
-    session: Session, names: LedgerNames, owner: Owner, options: ApplyOptions
+    session: Session,
+    names: LedgerNames,
+    owner: Owner,
+    options: ApplyOptions,
+    cancel: threading.Event | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> LedgerState:
-    """Take the database's lock (waiting up to the timeout) and return the ledgers read under it."""
+    """Take the database's lock (waiting up to the timeout) and return the ledgers read under it.
+
+    ``on_wait`` is called once if another run holds the lock; ``cancel`` (Ctrl-C) ends the wait.
+    """
     deadline = time.monotonic() + options.lock_timeout
+    waited = False
     offset = len(create_statements(names)) + len(lock_statements(names, owner.lock(0)))
     while True:
         state = parse_state(
@@ -181,7 +209,13 @@ def acquire_lock(
                 _locked_message(holder, options.lock_timeout),
                 hint="`orchestrate unlock --db NAME` clears a lock by hand",
             )
-        time.sleep(LOCK_POLL_S)
+        if on_wait is not None and not waited:
+            on_wait()
+        waited = True
+        if cancel is not None and cancel.wait(LOCK_POLL_S):
+            raise Interrupted("interrupted while waiting for the lock")
+        if cancel is None:
+            time.sleep(LOCK_POLL_S)
 
 
 def _abandoned(holder: LockInfo, owner: Owner) -> bool:

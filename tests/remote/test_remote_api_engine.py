@@ -200,8 +200,12 @@ def test_remote_picks_the_api_engine_with_a_token_else_wrangler(
     assert isinstance(forced, WranglerEngine) and forced.remote
     local_wrangler = choose_engine(settings, engine="wrangler")
     assert isinstance(local_wrangler, WranglerEngine) and not local_wrangler.remote
-    assert isinstance(choose_engine(settings, remote=True, engine="local"), LocalEngine)
-    assert isinstance(choose_engine(settings, engine="api"), ApiEngine)
+    # Contradictions are usage errors: `--engine api` without --remote would reach production.
+    with pytest.raises(UsageError):
+        choose_engine(settings, remote=True, engine="local")
+    with pytest.raises(UsageError):
+        choose_engine(settings, engine="api")
+    assert isinstance(choose_engine(settings, engine="local"), LocalEngine)
 
 
 def test_an_unknown_database_id_is_reported_per_database(
