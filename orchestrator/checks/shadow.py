@@ -199,9 +199,10 @@ def _run_watched(
 def execute(
     conn: sqlite3.Connection, file: str, index: int, statement: Statement
 ) -> Failure | None:
-    """Run one statement; SQLite's refusal becomes a ``Failure`` at its line."""
+    """Run one statement as apply sends it (comments stripped, see D008); SQLite's
+    refusal becomes a ``Failure`` at its line."""
     try:
-        conn.execute(statement.text).close()
+        conn.execute(statement.executable).close()
     except (sqlite3.Error, sqlite3.Warning) as exc:
         return Failure(file, statement.line, str(exc), index)
     return None

@@ -108,6 +108,7 @@ CASES: list[tuple[str, list[Spec], list[Spec]]] = [
     ("D005", ["CREATE TABLE IF NOT EXISTS sqlite_meta (k TEXT);"], ["CREATE TABLE IF NOT EXISTS meta (k TEXT);"]),
     ("D006", [T, "INSERT OR IGNORE INTO t (name) VALUES ('" + "x" * 100_001 + "');"], [T, "INSERT OR IGNORE INTO t (name) VALUES ('x');"]),
     ("D007", ["CREATE TEMP TABLE IF NOT EXISTS scratch (a TEXT);"], ["CREATE TABLE IF NOT EXISTS scratch (a TEXT);"]),
+    ("D008", ["CREATE TABLE IF NOT EXISTS g (a INTEGER/*c*/NOT NULL);"], ["CREATE TABLE IF NOT EXISTS g (a INTEGER /*c*/NOT NULL, b TEXT/*c*/);"]),
     ("X001", [T, "DROP TABLE IF EXISTS t;"], [T, "CREATE TABLE IF NOT EXISTS t_copy AS SELECT * FROM t;\nDROP TABLE IF EXISTS t_copy;"]),
     ("X001", [USERS, "ALTER TABLE users DROP COLUMN name;"], [USERS]),
     (
