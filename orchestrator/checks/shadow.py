@@ -57,11 +57,12 @@ class Rerun:
 
     failures: tuple[Failure, ...] = ()
     changed: tuple[str, ...] = ()
+    grew: tuple[Failure, ...] = ()  # INSERTs whose table gained rows the second time
 
     @property
     def clean(self) -> bool:
-        """True when the second run failed nowhere and changed nothing."""
-        return not self.failures and not self.changed
+        """True when the second run failed nowhere, changed nothing and added no row."""
+        return not self.failures and not self.changed and not self.grew
 
 
 @dataclass(frozen=True)
@@ -199,9 +200,10 @@ def _run_watched(
 def execute(
     conn: sqlite3.Connection, file: str, index: int, statement: Statement
 ) -> Failure | None:
-    """Run one statement; SQLite's refusal becomes a ``Failure`` at its line."""
+    """Run one statement as apply sends it (comments stripped, see D008); SQLite's
+    refusal becomes a ``Failure`` at its line."""
     try:
-        conn.execute(statement.text).close()
+        conn.execute(statement.executable).close()
     except (sqlite3.Error, sqlite3.Warning) as exc:
         return Failure(file, statement.line, str(exc), index)
     return None
@@ -229,11 +231,20 @@ def rerun_script(conn: sqlite3.Connection, script: ParsedMigration) -> Rerun:
     """Run an applied migration again and undo it: what failed, what it changed."""
     version, changes = schema_version(conn), conn.total_changes
     conn.execute(f"SAVEPOINT {_RERUN}")
+    inserts = _insert_targets(script)
+    counts = {table: count_rows(conn, table) for table in inserts}
     failures = []
     for index, (statement, shape) in enumerate(zip(script.statements, script.shapes, strict=True)):
         if runs_on_shadow(shape):
             failure = execute(conn, script.file, index, statement)
             failures.extend([failure] if failure else [])
+    grew = []
+    for table, index in inserts.items():
+        # Whole-run counts: a recreation's restore re-inserts what its DROP removed.
+        added = count_rows(conn, table) - counts[table]
+        if added > 0:
+            message = f"{added} more row{'s' if added != 1 else ''} in {table}"
+            grew.append(Failure(script.file, script.statements[index].line, message, index))
     changed: tuple[str, ...] = ()
     if conn.in_transaction and schema_version(conn) != version:
         second = schema_text(conn)
@@ -243,7 +254,28 @@ def rerun_script(conn: sqlite3.Connection, script: ParsedMigration) -> Rerun:
         conn.execute(f"ROLLBACK TO {_RERUN}")
     if conn.in_transaction:
         conn.execute(f"RELEASE {_RERUN}")
-    return Rerun(tuple(failures), changed)
+    return Rerun(tuple(failures), changed, tuple(grew))
+
+
+def _insert_targets(script: ParsedMigration) -> dict[str, int]:
+    """Each table the migration INSERTs into, with its first INSERT's index."""
+    found: dict[str, int] = {}
+    for index, shape in enumerate(script.shapes):
+        if shape.verb == "INSERT" and shape.name and runs_on_shadow(shape):
+            found.setdefault(shape.name, index)
+    return found
+
+
+def count_rows(conn: sqlite3.Connection, table: str | None) -> int:
+    """Rows in ``table`` (0 when there is none, or it cannot be counted)."""
+    if not table:
+        return 0
+    quoted = '"' + table.replace('"', '""') + '"'
+    try:
+        row = conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()
+    except sqlite3.Error:
+        return 0
+    return int(row[0])
 
 
 def schema_changes(

@@ -167,17 +167,26 @@ def revert(
         str | None, typer.Option("--db", help="Its database, when the file feeds several.")
     ] = None,
     write: WriteOpt = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write it even when `check` would report errors.")
+    ] = False,
     root: RootOpt = None,
     env: EnvOpt = None,
 ) -> None:
     """Generate NNNN_revert_<name>.sql, the next migration, that takes the schema back to
     before MIGRATION; its header says what data cannot come back. Exit 1 when the revert
-    would not pass `orchestrate check` where it runs (after every migration).
+    would not pass `orchestrate check` where it runs (after every migration); then
+    --write writes nothing unless --force is given.
 
     Example: [bold]orchestrate revert 0012_stripe_events --write[/]
     """
     settings = load_settings(root)
     generated = revert_migration(settings, migration, db, env)
+    if write and generated.errors and not force:
+        for error in generated.errors:
+            fail(f"where it would run, `orchestrate check` reports {error}")
+        fail(f"nothing written to {generated.file}; pass --force to write it anyway")
+        raise typer.Exit(1)
     emit(settings, generated, write)
     raise typer.Exit(1 if generated.errors else 0)
 

@@ -51,13 +51,45 @@ def create_migration(
     database = next(d for d in workspace.databases if chosen in d.bindings)
     last = max(database.migrations, key=lambda m: (m.number, m.file), default=None)
     number = last.number + 1 if last else 1
-    file = f"{chosen.migrations_dir}/{canonical_name(number, slug)}.sql".removeprefix("./")
+    directory = target_directory(settings.root, workspace.databases, database, chosen)
+    file = f"{directory}/{canonical_name(number, slug)}.sql".removeprefix("./")
     header = migration_header(number, title, database, chosen, last, today)
     path = settings.root / file
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "x", encoding="utf-8") as handle:  # never overwrite a file
         handle.write(header)
     return NewMigration(path, file, number, database.name, last.file if last else None)
+
+
+def target_directory(
+    root: Path, databases: tuple[Database, ...], database: Database, chosen: Binding
+) -> str:
+    """The directory the new file goes to: the binding's own, or the database's existing one.
+
+    A package that binds a database it does not own (a dashboard with two databases and
+    the default ``migrations_dir``) would otherwise start a directory that feeds both.
+    """
+    own = chosen.migrations_dir
+    if (root / own).is_dir():
+        return own
+    existing = sorted({m.source for m in database.migrations if (root / m.source).is_dir()})
+    if len(existing) == 1:
+        return existing[0]
+    if existing:
+        raise UsageError(
+            f"{own} does not exist and {database.name} is fed by several directories: "
+            + ", ".join(existing),
+            hint="run `orchestrate new` for the package that owns the one you want",
+        )
+    sharing = sorted(
+        {d.name for d in databases for b in d.bindings if b.migrations_dir == own} - {database.name}
+    )
+    if sharing:
+        raise UsageError(
+            f"{own} would feed {database.name} and also {', '.join(sharing)}",
+            hint="set a distinct migrations_dir for each database in the wrangler config",
+        )
+    return own
 
 
 def slugify(title: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from orchestrator.checks.engine import Unit, analyze_unit
 from orchestrator.checks.parsed import parse_migration
-from orchestrator.checks.schema import snapshot_schema
+from orchestrator.checks.schema import SchemaSnapshot, snapshot_schema
 from orchestrator.checks.shadow import run_script
 from orchestrator.discovery.naming import canonical_of
 from orchestrator.discovery.sources import checksum
@@ -42,7 +42,7 @@ def revert_migration(
     db, migration = find_migration(settings, spec, database, env)
     order = tuple(s.migration for s in plan_database(db, None).steps)
     position = order.index(migration)
-    plan = plan_revert_at(order, position)
+    plan = plan_revert_at(order, position, final_schema(order))
     number = next_number(db)
     description = f"revert_{migration.description}"
     file = migration_file(migration.source, number, description)
@@ -60,8 +60,19 @@ def revert_migration(
     return Generated(db.name, file, text, _notes(plan, order[position + 1 :]), errors)
 
 
-def plan_revert_at(order: tuple[Migration, ...], position: int) -> RevertPlan:
-    """Replay up to ``order[position]``, run it, and plan the way back."""
+def final_schema(order: tuple[Migration, ...]) -> SchemaSnapshot:
+    """The schema after every migration: where the revert will run."""
+    conn = open_replayed(order)
+    try:
+        return snapshot_schema(conn)
+    finally:
+        conn.close()
+
+
+def plan_revert_at(
+    order: tuple[Migration, ...], position: int, final: SchemaSnapshot | None = None
+) -> RevertPlan:
+    """Replay up to ``order[position]``, run it, and plan the way back (for ``final``)."""
     conn = open_replayed(order[:position])
     try:
         before = snapshot_schema(conn)
@@ -72,7 +83,7 @@ def plan_revert_at(order: tuple[Migration, ...], position: int) -> RevertPlan:
             raise UsageError(
                 f"it fails on the shadow: {failure.message}", file=failure.file, line=failure.line
             )
-        return plan_revert(conn, before, parsed)
+        return plan_revert(conn, before, parsed, final)
     finally:
         conn.close()
 

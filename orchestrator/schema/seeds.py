@@ -7,8 +7,10 @@ each runs once per (env, file). A database is seeded only when fully migrated (n
 pending or changed migration), under the same lock apply takes. Remote dev seeds are
 refused without ``--yes``.
 
-Databases come from ``[env.<env>]`` of the wrangler configs when any defines D1
-bindings there, else from the top-level bindings (dev usually has no env section).
+Databases come from ``[env.<env>]`` of the wrangler configs that define D1 bindings
+there, and from the top-level bindings of every other config (dev usually has no env
+section; top-level databases keep their ``seeds/production/``). Seed files that no
+chosen database covers fail the run rather than being skipped in silence.
 """
 
 from __future__ import annotations
@@ -77,9 +79,9 @@ def seed_databases(request: SeedRequest) -> RunResult:
             hint="they are test data; pass --yes if you really mean it",
         )
     engine = target.make_engine()
-    workspace = seed_workspace(target, request.seed_env)
+    workspace, left_out = seed_workspace(target, request.seed_env)
     owner = Owner()
-    results = []
+    results = [uncovered_result(target, d, request.seed_env) for d in left_out]
     for database in workspace.databases:
         found = seed_set(target, database, request.seed_env)
         if found.seeds or found.problems:
@@ -87,12 +89,53 @@ def seed_databases(request: SeedRequest) -> RunResult:
     return RunResult("remote" if engine.remote else "local", tuple(results))
 
 
-def seed_workspace(request: ApplyRequest, seed_env: str) -> Workspace:
-    """The databases of wrangler env ``seed_env`` if any config binds D1 there, else top-level."""
-    chosen = discover_workspace(request.settings, seed_env)
-    if not chosen.databases:
-        chosen = discover_workspace(request.settings, None)
-    return select_databases(chosen, request.names)
+def seed_workspace(request: ApplyRequest, seed_env: str) -> tuple[Workspace, tuple[Database, ...]]:
+    """The databases to seed, and the top-level ones (or parts) that wrangler env
+    ``seed_env`` replaces: a config with D1 bindings in ``[env.<seed_env>]`` uses those,
+    every other config its top-level bindings."""
+    in_env = discover_workspace(request.settings, seed_env)
+    top = discover_workspace(request.settings, None)
+    env_configs = {b.config for d in in_env.databases for b in d.bindings}
+    env_keys = {d.key for d in in_env.databases}
+    kept, left_out = list(in_env.databases), []
+    for database in top.databases:
+        if database.key in env_keys:
+            continue
+        bindings = tuple(b for b in database.bindings if b.config not in env_configs)
+        if bindings:
+            kept.append(replace(database, bindings=bindings))
+        if len(bindings) < len(database.bindings):
+            dropped = tuple(b for b in database.bindings if b.config in env_configs)
+            left_out.append(replace(database, bindings=dropped))
+    chosen = select_databases(replace(in_env, databases=tuple(kept)), request.names)
+    names = set(request.names)
+    wanted = [d for d in left_out if not names or names & {d.name, d.key}]
+    return chosen, _outside(request, chosen, seed_env, wanted)
+
+
+def _outside(
+    request: ApplyRequest, chosen: Workspace, seed_env: str, left_out: list[Database]
+) -> tuple[Database, ...]:
+    """The left-out databases with seed directories no chosen database reads."""
+    covered = {d for db in chosen.databases for d in seed_dirs(db, seed_env)}
+    result = []
+    for database in left_out:
+        dirs = [d for d in seed_dirs(database, seed_env) if d not in covered]
+        if any((request.settings.root / d).glob("*.sql") for d in dirs):
+            result.append(database)
+    return tuple(result)
+
+
+def uncovered_result(request: ApplyRequest, database: Database, seed_env: str) -> Result:
+    """A failure for seed files of a database that ``seed --env`` does not seed."""
+    configs = ", ".join(sorted({b.config for b in database.bindings}))
+    found = seed_set(request, database, seed_env)
+    first = found.seeds[0].file if found.seeds else None
+    error = (
+        f"seeds/{seed_env}/ files exist for {database.name}, but {configs} binds other "
+        f"databases in [env.{seed_env}]; bind {database.name} there or move the files"
+    )
+    return Result(database.name, RunStatus.FAILED, error=error, file=first)
 
 
 def seed_dirs(database: Database, seed_env: str) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from graphlib import CycleError, TopologicalSorter
 from orchestrator.checks.parsed import ParsedMigration, parse_migration
 from orchestrator.checks.schema import Other, SchemaSnapshot, Table, snapshot_schema
 from orchestrator.checks.shadow import run_script
-from orchestrator.schema.cascade import mentions
+from orchestrator.schema.cascade import cascade_effects, mentions
 from orchestrator.schema.compare import compare_schemas, compare_table
 from orchestrator.schema.ddl import Block, guarded, q, render_blocks
 from orchestrator.schema.recipe import recreation
@@ -33,6 +33,7 @@ class _Builder:
 
     conn: sqlite3.Connection
     before: SchemaSnapshot
+    final: SchemaSnapshot | None = None  # where the revert runs: after every migration
     blocks: list[Block] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
     cautions: list[str] = field(default_factory=list)
@@ -66,10 +67,17 @@ class RevertPlan:
 
 
 def plan_revert(
-    conn: sqlite3.Connection, before: SchemaSnapshot, migration: ParsedMigration
+    conn: sqlite3.Connection,
+    before: SchemaSnapshot,
+    migration: ParsedMigration,
+    final: SchemaSnapshot | None = None,
 ) -> RevertPlan:
-    """Steps that take ``conn`` (the schema just after ``migration``) back to ``before``."""
-    build = _Builder(conn, before)
+    """Steps that take ``conn`` (the schema just after ``migration``) back to ``before``.
+
+    ``final`` is the schema the revert will really run on (after every migration):
+    a recreation backs up the children that exist there, not only those of ``conn``.
+    """
+    build = _Builder(conn, before, final)
     created = {t.name.lower() for t in build.now.tables if before.table(t.name) is None}
     _undo_renames(build, migration)
     _drop_objects(build)
@@ -205,13 +213,19 @@ def _drop_added_columns(build: _Builder, old: Table, current: Table) -> bool:
 
 def _recreate_as_before(build: _Builder, old: Table, current: Table) -> None:
     new = describe_definition(build.conn, old.sql)
+    later = _later_children(build, old.name)
+    for child in later:  # empty stand-ins, so the recipe can be run and checked here
+        build.conn.execute(child.sql)
     plan = recreation(build.now, current, old.sql, new)
     first, *rest = plan.blocks
     intro = (
         f"Recreate {old.name} with its definition from before this migration, D1-safe",
         "(children's rows are backed up and restored; see docs/recreate.md).",
     )
-    if not build.add(Block(intro + first.comments, first.statements), *rest):
+    added = build.add(Block(intro + first.comments, first.statements), *rest)
+    for child in reversed(later):
+        build.conn.execute(f"DROP TABLE IF EXISTS {q(child.name)}")
+    if not added:
         return
     gone = ", ".join(f"{old.name}.{c}" for c in plan.dropped_columns)
     build.lost += [f"the values of {gone}"] if gone else []
@@ -223,6 +237,17 @@ def _recreate_as_before(build: _Builder, old: Table, current: Table) -> None:
         f"a row of {old.name} that breaks its old definition (CHECK, NOT NULL, UNIQUE …) "
         "makes the whole revert fail, changing nothing"
     )
+
+
+def _later_children(build: _Builder, parent: str) -> list[Table]:
+    """Tables of the final schema whose rows a drop of ``parent`` touches, which later
+    migrations create: the revert runs after them, so its recipe must keep their rows."""
+    if build.final is None:
+        return []
+    now = build.now
+    touched = [e.table for e in cascade_effects(build.final, parent)]
+    missing = [build.final.table(t) for t in touched if now.table(t) is None]
+    return _parents_first([t for t in missing if t is not None])
 
 
 def _drop_created_tables(build: _Builder) -> None:

@@ -49,7 +49,7 @@ SAFE_RECREATION = f"""
     INSERT OR IGNORE INTO child SELECT * FROM child_backup;
     DROP TABLE child_backup;
 """
-SEED = "INSERT OR IGNORE INTO parent (id, tier) VALUES ('p1', 'a');\nINSERT OR IGNORE INTO child (parent_id) VALUES ('p1');"
+SEED = "INSERT OR IGNORE INTO parent (id, tier) VALUES ('p1', 'a');\nINSERT OR IGNORE INTO child (id, parent_id) VALUES (1, 'p1');"
 PAIR = "CREATE TABLE IF NOT EXISTS pair (a TEXT, b TEXT);"
 USERS = "CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, name TEXT, display_name TEXT);"
 
@@ -76,6 +76,7 @@ CASES: list[tuple[str, list[Spec], list[Spec]]] = [
     ("I004", [T, "ALTER TABLE t ADD COLUMN nickname TEXT;"], [T, "CREATE INDEX IF NOT EXISTS idx_t_name ON t(name);"]),
     ("I004", [T, "ALTER TABLE t RENAME COLUMN name TO title;"], [T]),
     ("I005", [T, "INSERT INTO t (id, name) SELECT 1, 'a';"], [T, "INSERT OR IGNORE INTO t (id, name) SELECT 1, 'a';"]),
+    ("I005", ["CREATE TABLE IF NOT EXISTS log (msg TEXT);\nINSERT INTO log (msg) SELECT 'hello';"], ["CREATE TABLE IF NOT EXISTS log (msg TEXT UNIQUE);\nINSERT OR IGNORE INTO log (msg) SELECT 'hello';"]),
     ("H001", [M("-- adds t\n" + T, header=False)], [T]),
     ("H002", [M("-- Migration: 0001 - t\n-- Created: 2025-01-01\n-- Purpose: p\n-- Changes: t\n-- Verification:\n-- look at it\n" + T, header=False)], [T]),
     (
@@ -108,6 +109,7 @@ CASES: list[tuple[str, list[Spec], list[Spec]]] = [
     ("D005", ["CREATE TABLE IF NOT EXISTS sqlite_meta (k TEXT);"], ["CREATE TABLE IF NOT EXISTS meta (k TEXT);"]),
     ("D006", [T, "INSERT OR IGNORE INTO t (name) VALUES ('" + "x" * 100_001 + "');"], [T, "INSERT OR IGNORE INTO t (name) VALUES ('x');"]),
     ("D007", ["CREATE TEMP TABLE IF NOT EXISTS scratch (a TEXT);"], ["CREATE TABLE IF NOT EXISTS scratch (a TEXT);"]),
+    ("D008", ["CREATE TABLE IF NOT EXISTS g (a INTEGER/*c*/NOT NULL);"], ["CREATE TABLE IF NOT EXISTS g (a INTEGER /*c*/NOT NULL, b TEXT/*c*/);"]),
     ("X001", [T, "DROP TABLE IF EXISTS t;"], [T, "CREATE TABLE IF NOT EXISTS t_copy AS SELECT * FROM t;\nDROP TABLE IF EXISTS t_copy;"]),
     ("X001", [USERS, "ALTER TABLE users DROP COLUMN name;"], [USERS]),
     (

@@ -189,3 +189,15 @@ def test_forked_workers_give_the_same_findings() -> None:
     assert [r.findings for r in forked] == [r.findings for r in alone]
     assert [r.replayed for r in forked] == [3, 3, 3]
     assert any(f.rule == "P001" for f in forked[0].findings)
+
+
+def test_the_shadow_runs_the_comment_stripped_text_apply_sends() -> None:
+    # Apply (like wrangler) strips comments and leaves nothing: NOT NULL is lost here.
+    glued = (
+        "CREATE TABLE IF NOT EXISTS g (a INTEGER/*c*/NOT NULL);\nINSERT INTO g (a) VALUES (NULL);"
+    )
+    conn = open_shadow()
+    [script] = parse_all([glued])
+    assert run_script(conn, script) is None
+    [(sql,)] = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'g'").fetchall()
+    assert "(a INTEGERNOT NULL)" in sql

@@ -82,7 +82,7 @@ def test_package_with_two_databases_needs_binding(monorepo: Path) -> None:
     code, out, _ = cli(
         "new", "admin", "add audit view", "--binding", "IO_DB", "--root", str(monorepo)
     )
-    assert code == 0 and out.strip().endswith("packages/admin/migrations/0013_add_audit_view.sql")
+    assert code == 0 and out.strip().endswith("packages/io/migrations/0013_add_audit_view.sql")
 
 
 def test_env_only_package_needs_env(monorepo: Path) -> None:
@@ -104,3 +104,33 @@ def test_unknown_package_names_the_known_ones(tree: TreeWriter) -> None:
         "first migration of this database"
         in (root / "a/migrations/0001_first_table.sql").read_text()
     )
+
+
+def test_binding_without_its_own_directory_writes_into_the_owner(monorepo: Path) -> None:
+    # packages/admin binds io-db and create-something-db with the default migrations_dir:
+    # a file there would feed both databases.
+    created = create_migration(load_settings(monorepo), "admin", "x", binding="IO_DB", today=DAY)
+    assert created.file == "packages/io/migrations/0013_x.sql"
+    assert not (monorepo / "packages/admin/migrations").exists()
+
+
+def test_binding_of_a_database_fed_by_two_directories_is_refused(monorepo: Path) -> None:
+    code, _, err = cli("new", "admin", "x", "--binding", "SPACE_DB", "--root", str(monorepo))
+    assert code == 2, err
+    assert "packages/admin/migrations does not exist" in err
+    assert "packages/analytics/migrations, packages/space/migrations" in err
+    assert not (monorepo / "packages/admin/migrations").exists()
+
+
+def test_new_directory_shared_with_another_database_is_refused(tmp_path: Path) -> None:
+    dash = tmp_path / "packages/dash"
+    dash.mkdir(parents=True)
+    (dash / "wrangler.toml").write_text(
+        toml_binding("a-db", "11111111-1111-1111-1111-111111111111", "A")
+        + '\n[[d1_databases]]\nbinding = "B"\ndatabase_name = "b-db"\n'
+        + 'database_id = "22222222-2222-2222-2222-222222222222"\n'
+    )
+    code, _, err = cli("new", "dash", "x", "--binding", "A", "--root", str(tmp_path))
+    assert code == 2, err
+    assert "packages/dash/migrations would feed a-db and also b-db" in err
+    assert not (dash / "migrations").exists()

@@ -167,10 +167,32 @@ def test_write_names_the_next_number_and_states_lost_data(monorepo: Path) -> Non
     assert "5 come after it" in err
 
 
-def test_a_middle_migration_whose_revert_check_would_refuse_exits_1(monorepo: Path) -> None:
+def test_a_middle_migration_backs_up_the_children_later_migrations_add(monorepo: Path) -> None:
+    # 0010 and 0011 add template_reviews and license_keys after 0009; the revert runs
+    # after them, so its recreation of templates must keep their rows too.
     code, out, err = cli("revert", "0009_fix_tier_constraint", "--root", str(monorepo))
-    assert code == 1 and out.startswith("-- Migration: 0013 - Revert 0009_fix_tier_constraint")
-    assert "`orchestrate check` reports D002" in err and "revert those first" in err
+    assert code == 0, err
+    assert out.startswith("-- Migration: 0013 - Revert 0009_fix_tier_constraint")
+    assert 'CREATE TABLE IF NOT EXISTS "template_reviews_backup"' in out
+    assert 'CREATE TABLE IF NOT EXISTS "license_keys_backup"' in out
+    assert "`orchestrate check` reports" not in err and "revert those first" in err
+
+
+def test_write_refuses_a_revert_check_would_fail_unless_forced(tree: TreeWriter) -> None:
+    root = tree(
+        {
+            "a/wrangler.toml": toml_binding("a-db", DB_ID),
+            "a/migrations/0001_p.sql": "CREATE TABLE IF NOT EXISTS p (id INTEGER PRIMARY KEY);\n",
+            "a/migrations/0002_c.sql": "CREATE TABLE IF NOT EXISTS c (id INTEGER PRIMARY KEY, "
+            "p_id INTEGER REFERENCES p(id) ON DELETE CASCADE);\n",
+        }
+    )
+    code, _, err = cli("revert", "0001_p", "--write", "--root", str(root))
+    assert code == 1 and "reports D002" in err and "pass --force" in err
+    assert not (root / "a/migrations/0003_revert_p.sql").exists()
+    code, _, err = cli("revert", "0001_p", "--write", "--force", "--root", str(root))
+    assert code == 1 and "wrote a/migrations/0003_revert_p.sql" in err
+    assert (root / "a/migrations/0003_revert_p.sql").exists()
 
 
 def test_row_changes_are_listed_as_not_undone(monorepo: Path) -> None:

@@ -170,3 +170,48 @@ def test_no_seeds_says_so(tree: TreeWriter) -> None:
     )
     code, out, _ = cli("seed", "--env", "dev", "--root", str(root))
     assert code == 0 and "no seeds/dev/ files" in out
+
+
+def test_production_seeds_of_top_level_databases_run_beside_env_ones(tree: TreeWriter) -> None:
+    # b binds D1 only in [env.production]; a's top-level database keeps its production seeds.
+    production = (
+        '\n[env.production]\n[[env.production.d1_databases]]\nbinding = "DB"\n'
+        f'database_name = "pets-prod"\ndatabase_id = "{OTHER_ID}"\n'
+    )
+    root = tree(
+        {
+            "a/wrangler.toml": toml_binding("people-db", DB_ID),
+            "a/migrations/0001_people.sql": SCHEMA,
+            "a/seeds/production/0001_admin.sql": "INSERT INTO people (name) VALUES ('admin');\n",
+            "b/wrangler.toml": 'name = "b"\n' + production,
+            "b/migrations/0001_pets.sql": "CREATE TABLE IF NOT EXISTS pets (name TEXT);\n",
+            "b/seeds/production/0001_rex.sql": "INSERT INTO pets (name) VALUES ('rex');\n",
+        }
+    )
+    assert cli("apply", "--all", "--root", str(root))[0] == 0
+    assert cli("apply", "--all", "--env", "production", "--root", str(root))[0] == 0
+    code, doc = cli_json("seed", "--env", "production", "--root", str(root))
+    assert code == 0, doc
+    assert sorted(d["name"] for d in doc["databases"]) == ["people-db", "pets-prod"]
+    assert people(root) == ["admin"]
+
+
+def test_seed_files_of_a_database_the_env_replaces_fail(tree: TreeWriter) -> None:
+    staging = (
+        '\n[env.staging]\n[[env.staging.d1_databases]]\nbinding = "OTHER"\n'
+        f'database_name = "other-staging"\ndatabase_id = "{OTHER_ID}"\n'
+        'migrations_dir = "db/other"\n'
+    )
+    root = tree(
+        {
+            "a/wrangler.toml": toml_binding("people-db", DB_ID) + staging,
+            "a/migrations/0001_people.sql": SCHEMA,
+            "a/seeds/staging/0001_demo.sql": "INSERT INTO people (name) VALUES ('demo');\n",
+            "a/db/other/0001_x.sql": "CREATE TABLE IF NOT EXISTS x (a);\n",
+        }
+    )
+    assert cli("apply", "--all", "--env", "staging", "--root", str(root))[0] == 0
+    code, doc = cli_json("seed", "--env", "staging", "--root", str(root))
+    assert code == 1, doc
+    failed = next(d for d in doc["databases"] if d["name"] == "people-db")
+    assert "seeds/staging/ files exist for people-db" in failed["error"]

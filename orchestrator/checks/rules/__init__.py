@@ -38,6 +38,7 @@ MIGRATION_RULES: tuple[MigrationRule, ...] = (
     d1.check_reserved_names,
     d1.check_statement_size,
     d1.check_temp_objects,
+    d1.check_glued_comments,
     destructive.check_drops,
     destructive.check_drop_copied_column,
     limits.check_add_not_null,

@@ -1,4 +1,4 @@
-"""D1 rules D001–D007: what Cloudflare D1 ignores, rejects or silently does differently.
+"""D1 rules D001–D008: what Cloudflare D1 ignores, rejects or silently does differently.
 
 D1 enforces foreign keys in every transaction (``PRAGMA foreign_keys`` does
 nothing), so ``DROP TABLE parent`` still fires the children's ON DELETE actions;
@@ -14,6 +14,7 @@ from orchestrator.checks.findings import Finding
 from orchestrator.checks.rules.base import Context
 from orchestrator.checks.schema import SchemaSnapshot
 from orchestrator.checks.statements import OBJECTS
+from orchestrator.sqltext import Kind, tokenize
 
 MAX_STATEMENT_BYTES = 100_000
 _TRANSACTION = ("BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE")
@@ -163,3 +164,28 @@ def check_temp_objects(ctx: Context) -> Iterator[Finding]:
                 f"D1 refuses CREATE TEMP {shape.object} (not authorized); use an ordinary "
                 f"{shape.object.lower()} and drop it at the end of the migration",
             )
+
+
+def check_glued_comments(ctx: Context) -> Iterator[Finding]:
+    """D008: a block comment with no space on either side, between tokens that then merge."""
+    for statement in ctx.migration.statements:
+        if "/*" not in statement.text:
+            continue
+        tokens = list(tokenize(statement.text))
+        for before, comment, after in zip(tokens, tokens[1:], tokens[2:], strict=False):
+            if comment.kind is Kind.COMMENT and comment.text.startswith("/*"):
+                joined = before.text[-1:] + after.text[:1]
+                if before.is_code and after.is_code and _merges(joined):
+                    yield ctx.finding(
+                        "D008",
+                        comment.line,
+                        f"{before.text}{comment.text}{after.text} reaches D1 as "
+                        f"{before.text}{after.text}: wrangler and orchestrate strip comments "
+                        "without leaving a space, so the two tokens merge; put a space "
+                        "before or after the comment",
+                    )
+
+
+def _merges(pair: str) -> bool:
+    # Two word characters fuse into one word; "--" and "/*" start a comment.
+    return all(c.isalnum() or c in "_$" for c in pair) or pair in ("--", "/*")

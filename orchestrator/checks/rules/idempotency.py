@@ -108,6 +108,13 @@ def check_second_run(ctx: Context) -> Iterator[Finding]:
                 failure.line,
                 f"measured: running this migration a second time fails here: {failure.message}",
             )
+    for grown in rerun.grew:
+        yield ctx.finding(
+            "I005",
+            grown.line,
+            f"measured: a second run inserts the rows again ({grown.message}) without failing; "
+            "use INSERT OR IGNORE with a UNIQUE key, or WHERE NOT EXISTS",
+        )
     if rerun.changed:
         yield ctx.finding(
             "I005",
