@@ -141,8 +141,13 @@ def problem_findings(problems: Iterable[Problem]) -> list[Finding]:
 
 
 def _no_number(problems: Iterable[Problem]) -> list[Finding]:
-    return [
-        Finding("N002", Severity.ERROR, NO_NUMBER, p.file, 1, p.database)
-        for p in problems
-        if p.code == "naming.no-number"
-    ]
+    """Plan problems lint must report too: files with no number, and files it cannot read."""
+    found = []
+    for p in problems:
+        if p.code == "naming.no-number":
+            found.append(Finding("N002", Severity.ERROR, NO_NUMBER, p.file, 1, p.database))
+        elif (
+            p.code.startswith("source.") and p.is_error
+        ):  # not UTF-8, unreadable: never skip silently
+            found.append(Finding(p.code, p.severity, p.message, p.file, p.line, p.database))
+    return found

@@ -123,7 +123,10 @@ def _definition(
     if sum((sql is not None, sql_file is not None, edit)) > 1:
         raise UsageError("give the new definition one way: --sql, --sql-file or --edit")
     if sql_file is not None:
-        return str(sql_file.read_text(encoding="utf-8"))
+        try:
+            return sql_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read --sql-file {sql_file}: {exc}") from None
     if not edit:
         return sql
     return edit_text(current_definition(settings, db, table, env))

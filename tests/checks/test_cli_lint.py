@@ -194,3 +194,21 @@ def test_the_recommended_recipe_fixes_the_fixture(monorepo: Path) -> None:
     code, doc = run_json("check", "--root", str(monorepo))
     assert code == 0, [f for f in doc["findings"] if f["severity"] == "error"]
     assert not [f for f in doc["findings"] if f["file"] == PATTERN_2]
+
+
+def test_lint_reports_a_migration_it_cannot_read(tmp_path: Path) -> None:
+    from tests.conftest import toml_binding, write_tree
+
+    root = write_tree(
+        tmp_path / "enc",
+        {
+            "p/wrangler.toml": toml_binding("p-db", "11111111-2222-3333-4444-555555555555"),
+            "p/migrations/0001_bad.sql": b"-- caf\xe9\nSELECT 1;\n",
+        },
+    )
+    result = CliRunner().invoke(app, ["lint", "--root", str(root), "--format", "json"])
+    findings = json.loads(result.stdout)["findings"]
+    assert result.exit_code == 1
+    assert [(f["rule"], f["file"], f["line"]) for f in findings] == [
+        ("source.encoding", "p/migrations/0001_bad.sql", 1)
+    ]

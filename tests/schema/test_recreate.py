@@ -432,3 +432,28 @@ def test_real_wrangler_keeps_children_where_pattern_two_loses_them(tree: TreeWri
             "audit": 6,
         }
     ]
+
+
+def test_a_missing_sql_file_is_a_usage_error(monorepo: Path) -> None:
+    from typer.testing import CliRunner
+
+    from orchestrator.cli.commands import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "recreate",
+            "templates",
+            "--db",
+            "templates-platform-db",
+            "--root",
+            str(monorepo),
+            "--sql-file",
+            str(monorepo / "nope.sql"),
+        ],
+    )
+    assert (
+        result.exit_code == 2
+        and "cannot read --sql-file" in result.stderr
+        and "internal error" not in result.stderr
+    )

@@ -89,8 +89,12 @@ def test_verify_types_passes_then_fails_after_a_schema_change(tree: TreeWriter) 
     root = tree(shop_tree())
     out = root / "shop/src/db-types.ts"
     code, _, err = cli("types", "--db", "shop-db", "--root", str(root), "--out", str(out))
+    assert code == 2 and "is not a directory" in err  # --out never invents directories
+    out.parent.mkdir()
+    code, _, err = cli("types", "--db", "shop-db", "--root", str(root), "--out", str(out))
     assert code == 0 and "wrote" in err
     assert "export interface OrdersRow {" in out.read_text()
+    assert out.stat().st_mode & 0o777 == 0o644  # committed files are readable, not mkstemp's 0600
     code, text, _ = cli("verify", "--types", str(out), "--root", str(root))
     assert code == 0 and "matches the migrations of shop-db" in text
     (root / "shop/migrations/0003_add_phone.sql").write_text(
