@@ -110,7 +110,7 @@ def _summary(report: LintReport) -> Text:
     for replay in report.replays:
         if replay.stopped_at:
             text.append(
-                f"\nshadow replay of {replay.database} stopped at {replay.stopped_at}; ",
+                f"\nshadow replay of {replay.database or 'the given files'} stopped at {replay.stopped_at}; ",
                 style="red",
             )
             text.append(f"{replay.migrations - replay.replayed} later migrations were not replayed")

@@ -3,7 +3,7 @@ without losing its rows, or its children's, on D1 (``recipe`` has the SQL).
 
 The current definition comes from the shadow schema after every migration of the
 database. Without a new definition the migration recreates the table as it is,
-with step 4 marked for editing.
+with step 3 marked for editing.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def _header(plan: Recreation, number: int, unedited: bool) -> Header:
     table = plan.table
     children = ", ".join(f"{e.table} ({', '.join(e.how)})" for e in plan.effects) or "none"
     changes = [
-        f"Recreate {table} with the definition in step 4" + (" (edit it)" if unedited else "")
+        f"Recreate {table} with the definition in step 3" + (" (edit it)" if unedited else "")
     ]
     changes += [f"Keep every row of {table} and of the tables its DROP touches on D1: {children}"]
     changes += _column_changes(plan)

@@ -66,7 +66,7 @@ def check_unsupported(ctx: Context) -> Iterator[Finding]:
                 "L003",
                 ctx.migration.statements[index].line,
                 "SQLite's ALTER TABLE supports only RENAME TO, RENAME COLUMN, ADD COLUMN and DROP "
-                f"COLUMN; change {shape.name} with the table-recreation pattern",
+                f"COLUMN; change {shape.name or 'the table'} with `orchestrate recreate`",
             )
     for line, _, column in _added(ctx):
         problem = _add_problem(column)
