@@ -212,3 +212,23 @@ def test_lint_reports_a_migration_it_cannot_read(tmp_path: Path) -> None:
     assert [(f["rule"], f["file"], f["line"]) for f in findings] == [
         ("source.encoding", "p/migrations/0001_bad.sql", 1)
     ]
+
+
+def test_an_i003_suppression_covers_the_measured_second_run(tmp_path: Path) -> None:
+    from tests.conftest import write_tree
+
+    header = "-- Migration: 0001 - t\n-- Created: 2025-01-01\n-- Purpose: t\n--\n-- Changes:\n-- - t\n--\n-- Verification:\n-- SELECT 1;\n"
+    root = write_tree(
+        tmp_path / "sup",
+        {
+            "p/wrangler.toml": toml_binding("p-db", "11111111-2222-3333-4444-555555555556"),
+            "p/migrations/0001_t.sql": header
+            + "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, a TEXT);\n"
+            + "-- orchestrate: ignore[I003] the ledger runs this once; the row is keyed\n"
+            + "INSERT INTO t (id, a) VALUES (4, 'x');\n",
+        },
+    )
+    result = CliRunner().invoke(app, ["check", "--root", str(root), "--format", "json"])
+    findings = json.loads(result.stdout)["findings"]
+    assert result.exit_code == 0, findings
+    assert not [f for f in findings if f["rule"] in ("I003", "I005")]

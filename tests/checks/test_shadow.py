@@ -61,7 +61,7 @@ def test_second_run_error_versus_alter_warning() -> None:
     alter = run_rules([T, "ALTER TABLE t ADD COLUMN c TEXT;"])
     assert {(f.rule, f.severity.value) for f in alter} == {("I004", "warning")}
     unique = run_rules([T, "INSERT INTO t (id, name) SELECT 1, 'x';"])
-    assert {(f.rule, f.severity.value) for f in unique} == {("I005", "error")}
+    assert {(f.rule, f.severity.value) for f in unique} == {("I003", "error")}
     assert "UNIQUE constraint failed" in unique[0].message
     create = run_rules(["CREATE TABLE t (id INTEGER PRIMARY KEY);"])
     assert {f.rule for f in create} == {"I001", "I005"}
