@@ -106,8 +106,14 @@ def judge(target: str, prefixes: Prefixes, actual: frozenset[Fact]) -> TargetAdo
     diff = compare_schemas(prefixes.facts[count], actual)
     # What the next migration would add, and the target lacks: why it cannot have run.
     diff = SchemaDiff(diff.matched, ordered(after - actual), diff.extra)
-    record = prefixes.migrations[:count]
-    return TargetAdoption(target, "matched", count, diff, unverifiable(prefixes, count), record)
+    unproven = unverifiable(prefixes, count)
+    # Record up to the last migration the schema proves. Data-only ones before it ran (hand
+    # runs go in order; they are flagged to check); trailing ones cannot be told apart, so
+    # they stay pending and apply runs them (lint requires them to be re-runnable).
+    proven = count
+    while proven and prefixes.migrations[proven - 1] in unproven:
+        proven -= 1
+    return TargetAdoption(target, "matched", count, diff, unproven, prefixes.migrations[:proven])
 
 
 def unverifiable(prefixes: Prefixes, count: int) -> tuple[Migration, ...]:

@@ -232,24 +232,17 @@ def _render_verdict(
     _render_facts(console, label, t.diff.missing)
     _render_facts(console, "extra", t.diff.extra)
     for m in t.unverifiable:
+        kept = m in t.record
+        fate = (
+            "recorded: check its rows"
+            if kept
+            else "left pending: apply runs it (baseline records it if you know it ran)"
+        )
         say(
             console,
-            f"  not provable from the schema: {m.name} changes no structure; check its rows",
+            f"  not provable from the schema: {m.name} changes no structure; {fate}",
             "yellow",
         )
-    if t.unverifiable and t.unverifiable[-1] == migrations[t.count - 1]:
-        say(console, "  " + _record_less(database, t, migrations), "yellow")
-
-
-def _record_less(database: str, t: TargetAdoption, migrations: tuple[Migration, ...]) -> str:
-    """The way out when the last matched migrations may not have run."""
-    count = t.count
-    while count and migrations[count - 1] in t.unverifiable:
-        count -= 1
-    if not count:
-        return "if they did not run, record nothing: `orchestrate apply` will run them"
-    to = migrations[count - 1].number
-    return f"if it did not run, record less instead: orchestrate baseline --db {database} --to {to}"
 
 
 def _render_facts(console: Console, label: str, facts: tuple[Fact, ...]) -> None:
