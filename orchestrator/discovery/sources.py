@@ -87,7 +87,7 @@ def _read_migration(
     path: str, file: str, source: str, package: str, parsed: ParsedName, problems: list[Problem]
 ) -> Migration | None:
     try:
-        with open(path, "rb") as handle:
+        with open(path, "rb", buffering=0) as handle:  # one read, no buffer object
             data = handle.read()
     except OSError as exc:
         problems.append(
