@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,3 +62,33 @@ def toml_binding(name: str, db_id: str, binding: str = "DB", extra: str = "") ->
         f'[[d1_databases]]\nbinding = "{binding}"\ndatabase_name = "{name}"\n'
         f'database_id = "{db_id}"\n{extra}'
     )
+
+
+WRANGLER = wrangler_path()
+needs_wrangler = [
+    pytest.mark.wrangler,
+    pytest.mark.skipif(WRANGLER is None, reason="wrangler not installed (make setup)"),
+]
+
+
+def run_wrangler(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the pinned wrangler offline in ``cwd`` (no shell; metrics off)."""
+    assert WRANGLER is not None
+    env = dict(os.environ, WRANGLER_SEND_METRICS="false", CI="true")
+    return subprocess.run(
+        [WRANGLER, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def wrangler_rows(cwd: Path, db: str, sql: str) -> list[dict[str, Any]]:
+    """``wrangler d1 execute --local --json --command`` and the rows of its last statement."""
+    result = run_wrangler(cwd, "d1", "execute", db, "--local", "--json", "--command", sql)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows: list[dict[str, Any]] = json.loads(result.stdout)[-1]["results"]
+    return rows

@@ -6,42 +6,14 @@ local state only.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.apply.helpers import cli_json, ledger, query, state_path
-from tests.conftest import toml_binding, wrangler_path, write_tree
+from tests.conftest import needs_wrangler, run_wrangler, toml_binding, wrangler_rows, write_tree
 
-WRANGLER = wrangler_path()
-pytestmark = [
-    pytest.mark.wrangler,
-    pytest.mark.skipif(WRANGLER is None, reason="wrangler not installed (make setup)"),
-]
-
-
-def wrangler(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    assert WRANGLER is not None
-    env = dict(os.environ, WRANGLER_SEND_METRICS="false", CI="true")
-    return subprocess.run(
-        [WRANGLER, *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-
-
-def wrangler_query(cwd: Path, db: str, sql: str) -> list[dict[str, object]]:
-    result = wrangler(cwd, "d1", "execute", db, "--local", "--json", "--command", sql)
-    assert result.returncode == 0, result.stdout + result.stderr
-    rows: list[dict[str, object]] = json.loads(result.stdout)[0]["results"]
-    return rows
+pytestmark = needs_wrangler
+wrangler = run_wrangler
+wrangler_query = wrangler_rows
 
 
 def test_after_orchestrate_apply_wrangler_sees_everything(monorepo: Path) -> None:

@@ -2,38 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from orchestrator.discovery import discover_workspace
 from orchestrator.settings import load_settings
 from tests.apply.helpers import state_path
-from tests.conftest import wrangler_path
-
-WRANGLER = wrangler_path()
-needs_wrangler = [
-    pytest.mark.wrangler,
-    pytest.mark.skipif(WRANGLER is None, reason="wrangler not installed (make setup)"),
-]
-
-
-def wrangler(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the pinned wrangler offline in ``cwd``."""
-    assert WRANGLER is not None
-    env = dict(os.environ, WRANGLER_SEND_METRICS="false", CI="true")
-    return subprocess.run(
-        [WRANGLER, *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
 
 
 def migration_files(root: Path, database: str, env: str | None = None) -> list[Path]:

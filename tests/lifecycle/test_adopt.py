@@ -13,7 +13,9 @@ from orchestrator.lifecycle.adopt import replay_prefixes
 from orchestrator.lifecycle.targets import find_database
 from orchestrator.settings import load_settings
 from tests.apply.helpers import cli, cli_json, ledger, query, state_path
-from tests.lifecycle.helpers import apply_by_hand, migration_files, needs_wrangler, wrangler
+from tests.conftest import needs_wrangler
+from tests.conftest import run_wrangler as wrangler
+from tests.lifecycle.helpers import apply_by_hand, migration_files
 
 
 def facts_of(path: Path) -> frozenset[object]:

@@ -11,8 +11,9 @@ from orchestrator.lifecycle.normalize import Rename, normal_file, plan_renames
 from orchestrator.services import load_workspace
 from orchestrator.settings import load_settings
 from tests.apply.helpers import cli, cli_json, query, state_path
-from tests.conftest import TreeWriter, toml_binding
-from tests.lifecycle.helpers import git, needs_wrangler, wrangler
+from tests.conftest import TreeWriter, needs_wrangler, toml_binding
+from tests.conftest import run_wrangler as wrangler
+from tests.lifecycle.helpers import git
 
 ID = "cccccccc-0000-0000-0000-000000000001"
 T = "CREATE TABLE IF NOT EXISTS {0} (id INTEGER PRIMARY KEY);\n"

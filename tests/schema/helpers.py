@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
-import subprocess
 from pathlib import Path
-from typing import Any
 
-from tests.conftest import toml_binding, wrangler_path
+from tests.conftest import toml_binding
 
-WRANGLER = wrangler_path()
 DB_ID = "00000000-0000-0000-0000-0000000000aa"
 
 SHOP = {
@@ -52,26 +47,3 @@ def execute(path: Path, script: str) -> None:
         connection.executescript(script)
     finally:
         connection.close()
-
-
-def wrangler(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the pinned wrangler offline in ``cwd``."""
-    assert WRANGLER is not None
-    env = dict(os.environ, WRANGLER_SEND_METRICS="false", CI="true")
-    return subprocess.run(
-        [WRANGLER, *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-
-
-def wrangler_rows(cwd: Path, db: str, sql: str) -> list[dict[str, Any]]:
-    """``wrangler d1 execute --local --json --command`` and the rows of its last statement."""
-    result = wrangler(cwd, "d1", "execute", db, "--local", "--json", "--command", sql)
-    assert result.returncode == 0, result.stdout + result.stderr
-    rows: list[dict[str, Any]] = json.loads(result.stdout)[-1]["results"]
-    return rows

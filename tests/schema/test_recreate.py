@@ -19,8 +19,9 @@ from orchestrator.schema.files import write_new_file
 from orchestrator.schema.recreate import recreate_migration
 from orchestrator.settings import load_settings
 from tests.apply.helpers import cli
-from tests.conftest import FIXTURE_MONOREPO, TreeWriter, toml_binding
-from tests.schema.helpers import DB_ID, WRANGLER, wrangler, wrangler_rows
+from tests.conftest import FIXTURE_MONOREPO, WRANGLER, TreeWriter, toml_binding, wrangler_rows
+from tests.conftest import run_wrangler as wrangler
+from tests.schema.helpers import DB_ID
 
 FAMILY = {
     "0001_parent.sql": """

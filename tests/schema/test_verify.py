@@ -15,8 +15,9 @@ from orchestrator.checks.schema import (
     snapshot_schema,
 )
 from tests.apply.helpers import cli, cli_json, state_path
-from tests.conftest import TreeWriter
-from tests.schema.helpers import WRANGLER, execute, shop_tree, wrangler, wrangler_rows
+from tests.conftest import WRANGLER, TreeWriter, wrangler_rows
+from tests.conftest import run_wrangler as wrangler
+from tests.schema.helpers import execute, shop_tree
 
 
 def applied_shop(tree: TreeWriter) -> tuple[Path, Path]:
