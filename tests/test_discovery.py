@@ -268,3 +268,26 @@ def test_include_and_exclude_globs(tree: TreeWriter) -> None:
     )
     ws = discover_workspace(Settings(root=root, include=("packages/*",), exclude=("packages/b",)))
     assert [db.name for db in ws.databases] == ["a"]
+
+
+def test_a_migrations_dir_outside_the_root_is_an_error(tree: TreeWriter) -> None:
+    root = tree(
+        {
+            "a/wrangler.toml": toml_binding(
+                "a-db", ID_A, extra='migrations_dir = "../../elsewhere"\n'
+            ),
+            "b/wrangler.toml": toml_binding("b-db", ID_B, extra='migrations_dir = "/etc"\n'),
+            "c/wrangler.toml": toml_binding(
+                "c-db",
+                "33333333-3333-3333-3333-333333333333",
+                extra='migrations_dir = "../shared/migrations"\n',
+            ),
+        }
+    )
+    ws = discover(root)
+    assert [db.name for db in ws.databases] == ["c-db"]
+    assert ws.databases[0].bindings[0].migrations_dir == "shared/migrations"
+    assert sorted((p.code, p.file) for p in ws.problems) == [
+        ("config.migrations-dir", "a/wrangler.toml"),
+        ("config.migrations-dir", "b/wrangler.toml"),
+    ]

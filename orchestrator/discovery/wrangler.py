@@ -207,6 +207,11 @@ class _Reader:
             message = f"binding {name!r} has neither a database_name nor a database_id"
             self._error_at("config.database", message, line)
             return None
+        directory = self._migrations_dir(fields["migrations_dir"] or "migrations")
+        if directory is None:
+            message = f"migrations_dir {fields['migrations_dir']!r} is outside the workspace root"
+            self._error_at("config.migrations-dir", message, line)
+            return None
         table = fields["migrations_table"] or WRANGLER_LEDGER
         if not IDENTIFIER_RE.match(table):
             self._error_at(
@@ -220,20 +225,24 @@ class _Reader:
             database_name=fields["database_name"],
             database_id=fields["database_id"],
             preview_database_id=fields["preview_database_id"],
-            migrations_dir=self._migrations_dir(fields["migrations_dir"] or "migrations"),
+            migrations_dir=directory,
             migrations_table=table,
             env=env,
             line=line,
             has_database_id="database_id" in entry,
         )
 
-    def _migrations_dir(self, value: str) -> str:
+    def _migrations_dir(self, value: str) -> str | None:
+        """The directory relative to the root; None when it lies outside the workspace."""
+        if Path(value).is_absolute():
+            return None
         joined = Path(self.package if self.package != "." else "") / value
         parts: list[str] = []
         for part in joined.as_posix().split("/"):
             if part == "..":
-                if parts:
-                    parts.pop()
+                if not parts:
+                    return None
+                parts.pop()
             elif part not in ("", "."):
                 parts.append(part)
         return "/".join(parts) or "."
