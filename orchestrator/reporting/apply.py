@@ -85,11 +85,8 @@ def render_summary(console: Console, run: RunResult) -> None:
         )
     for r in run.results:
         if r.error and r.status is not RunStatus.UP_TO_DATE:
-            where = (
-                f"{r.file}:{r.line}: " if r.file and r.line else (f"{r.file}: " if r.file else "")
-            )
             console.print(
-                f"{r.database}: {where}{r.error}",
+                f"{r.database}: {_where(r)}{r.error}",
                 style=RUN_STYLE[r.status],
                 soft_wrap=True,
                 markup=False,
@@ -111,15 +108,17 @@ def _print_restore_commands(console: Console, run: RunResult) -> None:
         console.print(f"  {r.restore_command}", soft_wrap=True, markup=False, highlight=False)
 
 
+def _where(result: Result) -> str:
+    """``file:line: ``, ``file: `` or nothing: the prefix of a result's error."""
+    if result.file and result.line:
+        return f"{result.file}:{result.line}: "
+    return f"{result.file}: " if result.file else ""
+
+
 def _detail(result: Result) -> str:
     parts = []
     if result.error:
-        where = (
-            f"{result.file}:{result.line}: "
-            if result.file and result.line
-            else (f"{result.file}: " if result.file else "")
-        )
-        parts.append(where + result.error)
+        parts.append(_where(result) + result.error)
     if result.restore_command:
         parts.append("bookmark saved: undo command below")
     parts.extend(result.warnings)
