@@ -9,8 +9,11 @@ before or after each migration. Files are created as miniflare creates them
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import sqlite3
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,14 +60,35 @@ class LocalEngine:
 
 
 def create_state_file(path: Path) -> None:
-    """Create an empty local D1 file the way miniflare does."""
+    """Create an empty local D1 file the way miniflare does (WAL mode, ``_cf_METADATA``).
+
+    Built under a temporary name and linked into place, so concurrent runs never see a
+    half-made file; if another run links first, its file is the one used.
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(path, isolation_level=None)
-    except (OSError, sqlite3.Error) as exc:
+        handle, name = tempfile.mkstemp(
+            dir=path.parent, prefix=".orchestrate-new-", suffix=".sqlite"
+        )
+        os.close(handle)
+    except OSError as exc:
         raise TargetError(
             f"cannot create local D1 state {path}: {exc}", hint="check --persist-to"
         ) from None
+    temporary = Path(name)
+    try:
+        _initialise(temporary, path)
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    except OSError as exc:
+        raise TargetError(f"cannot create local D1 state {path}: {exc}") from None
+    finally:
+        for leftover in (temporary, Path(f"{temporary}-wal"), Path(f"{temporary}-shm")):
+            leftover.unlink(missing_ok=True)
+
+
+def _initialise(temporary: Path, path: Path) -> None:
+    connection = sqlite3.connect(temporary, isolation_level=None)
     try:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute(

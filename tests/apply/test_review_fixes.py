@@ -184,3 +184,35 @@ def test_a_bom_in_wrangler_json_is_accepted(tree: TreeWriter) -> None:
     )
     code, plan = cli_json("plan", "--root", str(root))
     assert code == 0 and [d["name"] for d in plan["databases"]] == ["a-db"]
+
+
+def test_concurrent_runs_creating_one_state_file_all_get_a_good_file(tmp_path: Path) -> None:
+    import threading
+
+    from orchestrator.engines.local import create_state_file
+
+    for round_ in range(20):  # the race is narrow: many fresh files, threads released together
+        path = tmp_path / f"state{round_}" / "db.sqlite"
+        errors: list[BaseException] = []
+        start = threading.Barrier(8)
+
+        def create(
+            target: Path = path,
+            gate: threading.Barrier = start,
+            found: list[BaseException] = errors,
+        ) -> None:
+            gate.wait()
+            try:
+                create_state_file(target)
+            except BaseException as exc:  # collected for the assertion below
+                found.append(exc)
+
+        threads = [threading.Thread(target=create) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert sorted(p.name for p in path.parent.iterdir()) == ["db.sqlite"]  # no temporary left
+        assert query(path, "PRAGMA journal_mode") == [("wal",)]
+        assert query(path, "SELECT name FROM sqlite_master") == [("_cf_METADATA",)]
