@@ -152,6 +152,27 @@ def _statement(sql: str, begin: int, end: int, code: list[Token]) -> Statement:
     return Statement(text=text, line=code[0].line, tokens=tuple(code), start=begin)
 
 
+_LITERALS = (Kind.STRING, Kind.QUOTED, Kind.BLOB)
+
+
+def crlf_to_lf(sql: str) -> str:
+    """CRLF as LF outside string literals and quoted names (kept inside them), as wrangler
+    >= 4.124 does to SQL it sends to remote D1 (which fails on CRLF in trigger bodies)."""
+    if "\r\n" not in sql:
+        return sql
+    out: list[str] = []
+    plain: list[str] = []  # a CRLF may span two tokens (a line comment, then the newline)
+    for token in tokenize(sql):
+        if token.kind in _LITERALS:
+            out.append("".join(plain).replace("\r\n", "\n"))
+            plain = []
+            out.append(token.text)
+        else:
+            plain.append(token.text)
+    out.append("".join(plain).replace("\r\n", "\n"))
+    return "".join(out)
+
+
 def leading_comments(sql: str) -> tuple[Token, ...]:
     """Comment tokens before the first statement (the migration's header)."""
     head: list[Token] = []

@@ -123,3 +123,12 @@ def test_fast_splitter_on_every_fixture_migration() -> None:
         assert [(e.text, e.line) for e in split_executable(sql)] == [
             (s.executable, s.line) for s in split_statements(sql)
         ], path
+
+
+def test_crlf_to_lf_outside_literals_as_wrangler_4_124() -> None:
+    from orchestrator.sqltext import crlf_to_lf
+
+    sql = "SELECT 'a\r\nb', \"c\r\nd\", [e\r\nf] -- x\r\nFROM t /* y\r\n */\r\n;"
+    assert crlf_to_lf(sql) == "SELECT 'a\r\nb', \"c\r\nd\", [e\r\nf] -- x\nFROM t /* y\n */\n;"
+    assert crlf_to_lf("SELECT 1;\r\n") == "SELECT 1;\n"
+    assert crlf_to_lf("no carriage returns") == "no carriage returns"

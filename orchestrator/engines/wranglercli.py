@@ -25,7 +25,7 @@ from typing import Any, Literal
 from orchestrator.engines import Batch, Sql
 from orchestrator.engines.remote import bound_params, clean_message, is_sql_error, statement_text
 from orchestrator.errors import TargetError, UsageError
-from orchestrator.sqltext import Kind, tokenize
+from orchestrator.sqltext import Kind, crlf_to_lf, tokenize
 
 WRANGLER_ENV = "ORCHESTRATE_WRANGLER"
 _INT64 = (-(2**63), 2**63 - 1)
@@ -164,10 +164,12 @@ def render_statement(statement: Sql) -> str:
     return statement_text(Sql("".join(pieces)))
 
 
-def render_batch(batch: Batch) -> str:
-    """The whole batch as SQL text, one statement per line."""
+def render_batch(batch: Batch, *, remote: bool = False) -> str:
+    """The whole batch as SQL text, one statement per line; for remote D1 with CRLF outside
+    literals as LF (as wrangler >= 4.124 does itself; 4.86 sent CRLF as it was)."""
     try:
-        return "\n".join(render_statement(s) for s in batch.statements)
+        text = "\n".join(render_statement(s) for s in batch.statements)
+        return crlf_to_lf(text) if remote else text
     except ValueError as exc:
         raise TargetError(f"{batch.label}: cannot hand this batch to wrangler: {exc}") from None
 
