@@ -71,11 +71,11 @@ def test_leading_comments_are_the_header() -> None:
     assert [t.text for t in head] == ["-- Migration: 0001", "-- Purpose: x"]
 
 
-def test_executable_text_drops_comments_like_wrangler() -> None:
-    (statement,) = split_statements(
-        "CREATE TABLE t (\n  a TEXT DEFAULT '--x', -- note\n  b /* c */ INT\n);"
-    )
-    assert statement.executable == "CREATE TABLE t (\n  a TEXT DEFAULT '--x', \n  b  INT\n);"
+def test_executable_text_keeps_inner_comments_like_wrangler_4_164() -> None:
+    text = "CREATE TABLE t (\n  a TEXT DEFAULT '--x', -- note\n  b /* c */ INT\n);"
+    (statement,) = split_statements("-- header\n" + text + " -- after")
+    assert statement.executable == text
+    assert [e.text for e in split_executable("-- header\n" + text + " -- after")] == [text]
 
 
 from pathlib import Path  # noqa: E402
@@ -123,3 +123,12 @@ def test_fast_splitter_on_every_fixture_migration() -> None:
         assert [(e.text, e.line) for e in split_executable(sql)] == [
             (s.executable, s.line) for s in split_statements(sql)
         ], path
+
+
+def test_crlf_to_lf_outside_literals_as_wrangler_4_124() -> None:
+    from orchestrator.sqltext import crlf_to_lf
+
+    sql = "SELECT 'a\r\nb', \"c\r\nd\", [e\r\nf] -- x\r\nFROM t /* y\r\n */\r\n;"
+    assert crlf_to_lf(sql) == "SELECT 'a\r\nb', \"c\r\nd\", [e\r\nf] -- x\nFROM t /* y\n */\n;"
+    assert crlf_to_lf("SELECT 1;\r\n") == "SELECT 1;\n"
+    assert crlf_to_lf("no carriage returns") == "no carriage returns"

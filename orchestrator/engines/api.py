@@ -23,8 +23,8 @@ from orchestrator.engines.remote import (
     locate_failure,
     reads_only,
     remote_target,
+    remote_text,
     retry_safe,
-    statement_text,
 )
 from orchestrator.errors import BatchError, TargetError
 from orchestrator.model import Database
@@ -80,9 +80,7 @@ class ApiSession:
     def run(self, batch: Batch) -> BatchResult:
         """Send ``batch`` as one request; a failing statement raises ``BatchError`` with its index."""
         body = {
-            "batch": [
-                {"sql": statement_text(s), "params": bound_params(s)} for s in batch.statements
-            ]
+            "batch": [{"sql": remote_text(s), "params": bound_params(s)} for s in batch.statements]
         }
         what = f"{self.target.database} ({batch.label or 'query'})"
         path = self.http.database_path(self.target.locator, "query")

@@ -17,7 +17,7 @@ from orchestrator.engines import Batch, BatchResult, Sql, Target
 from orchestrator.engines.ledger import Elapsed
 from orchestrator.errors import BatchError, TargetError
 from orchestrator.model import Binding, Database
-from orchestrator.sqltext import Kind, tokenize
+from orchestrator.sqltext import Kind, crlf_to_lf, tokenize
 
 _SQL_ERROR_RE = re.compile(r"\bSQLITE_[A-Z_]+\b")
 _CODE_SUFFIX_RE = re.compile(r"\s*\[code: \d+\]\s*$")
@@ -88,6 +88,11 @@ def statement_text(statement: Sql) -> str:
     """The statement as sent: always ending with ``;``."""
     text = statement.text.rstrip()
     return text if text.endswith(";") else text + ";"
+
+
+def remote_text(statement: Sql) -> str:
+    """The statement as sent to remote D1: CRLF outside literals as LF, as wrangler >= 4.124."""
+    return crlf_to_lf(statement_text(statement))
 
 
 def bound_params(statement: Sql) -> list[object]:

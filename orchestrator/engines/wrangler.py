@@ -176,7 +176,7 @@ class WranglerSession:
 
     def run(self, batch: Batch) -> BatchResult:
         """One ``d1 execute`` per batch; a failing statement raises ``BatchError``."""
-        text = render_batch(batch)
+        text = render_batch(batch, remote=self.engine.remote)
         what = f"{self.target.database} ({batch.label or 'query'})"
         permission = D1_READ if reads_only(batch) else D1_EDIT
         with tempfile.TemporaryDirectory(prefix="orchestrate-") as scratch:

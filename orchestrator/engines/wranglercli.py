@@ -25,12 +25,14 @@ from typing import Any, Literal
 from orchestrator.engines import Batch, Sql
 from orchestrator.engines.remote import bound_params, clean_message, is_sql_error, statement_text
 from orchestrator.errors import TargetError, UsageError
-from orchestrator.sqltext import Kind, tokenize
+from orchestrator.sqltext import Kind, crlf_to_lf, tokenize
 
 WRANGLER_ENV = "ORCHESTRATE_WRANGLER"
 _INT64 = (-(2**63), 2**63 - 1)
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
 _ERROR_LINE_RE = re.compile(r"^\s*✘\s*\[ERROR\]\s*(.*)$", re.MULTILINE)
+# wrangler >= 4.87 refuses Node 20 before doing anything (>= 4.160 asks for 22.12).
+_NODE_TOO_OLD_RE = re.compile(r"requires at least Node\.js (v[\d.]+)\. You are using (v[\d.]+)")
 
 
 @dataclass(frozen=True)
@@ -162,10 +164,12 @@ def render_statement(statement: Sql) -> str:
     return statement_text(Sql("".join(pieces)))
 
 
-def render_batch(batch: Batch) -> str:
-    """The whole batch as SQL text, one statement per line."""
+def render_batch(batch: Batch, *, remote: bool = False) -> str:
+    """The whole batch as SQL text, one statement per line; for remote D1 with CRLF outside
+    literals as LF (as wrangler >= 4.124 does itself; 4.86 sent CRLF as it was)."""
     try:
-        return "\n".join(render_statement(s) for s in batch.statements)
+        text = "\n".join(render_statement(s) for s in batch.statements)
+        return crlf_to_lf(text) if remote else text
     except ValueError as exc:
         raise TargetError(f"{batch.label}: cannot hand this batch to wrangler: {exc}") from None
 
@@ -183,6 +187,9 @@ class Failure:
 
 def parse_output(completed: Completed) -> Any | Failure:
     """The JSON wrangler printed on success, or why it failed."""
+    node = _NODE_TOO_OLD_RE.search(completed.stderr + completed.stdout)
+    if completed.returncode != 0 and node:
+        return Failure("other", node_too_old(node[1], node[2]))
     document = _json_in(completed.stdout)
     if completed.returncode == 0 and document is not None and not _is_error(document):
         return document
@@ -193,6 +200,15 @@ def parse_output(completed: Completed) -> Any | Failure:
     lines = _ERROR_LINE_RE.findall(_ANSI_RE.sub("", completed.stderr))
     texts = [line.strip() for line in lines] or _tail(completed)
     return classify_failure(texts, None)
+
+
+def node_too_old(needed: str, found: str) -> str:
+    """One line: this wrangler cannot start on the ``node`` it was given, and what to do."""
+    return (
+        f"this wrangler needs Node.js {needed} or newer, but it ran on {found}; put Node 22 first "
+        f"on PATH, or set ${WRANGLER_ENV} to a wrangler that runs on {found} (4.86.0 is the last "
+        "for Node 20)"
+    )
 
 
 def classify_failure(texts: Sequence[str], code: object) -> Failure:
