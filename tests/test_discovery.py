@@ -7,6 +7,7 @@ from pathlib import Path
 from orchestrator.discovery import discover_workspace
 from orchestrator.discovery.wrangler import strip_jsonc
 from orchestrator.model import Severity, Workspace
+from orchestrator.planning import build_plan
 from orchestrator.settings import Settings
 from tests.conftest import TreeWriter, toml_binding
 
@@ -190,7 +191,7 @@ def test_broken_json_reports_its_line(tree: TreeWriter) -> None:
     assert (problem.file, problem.line) == ("p/wrangler.json", 4)
 
 
-def test_wrong_types_and_missing_ids_are_errors_on_the_binding_line(tree: TreeWriter) -> None:
+def test_wrong_types_are_errors_on_the_binding_line_and_binding_only_is_fine(tree: TreeWriter) -> None:
     root = tree(
         {
             "a/wrangler.toml": 'name = "a"\nd1_databases = "nope"\n',
@@ -202,7 +203,6 @@ def test_wrong_types_and_missing_ids_are_errors_on_the_binding_line(tree: TreeWr
     found = {(p.file, p.line, p.code) for p in discover(root).problems}
     assert found == {
         ("a/wrangler.toml", 2, "config.d1-type"),
-        ("b/wrangler.toml", 4, "config.database"),
         ("c/wrangler.toml", 3, "config.binding"),
         ("d/wrangler.toml", 3, "config.d1-type"),
     }
@@ -218,12 +218,21 @@ def test_naming_problems(tree: TreeWriter) -> None:
             "p/migrations/0002-dash.sql": SQL,
         }
     )
-    found = sorted((p.code, p.severity.value) for p in discover(root).problems)
+    workspace = discover(root)
+    found = sorted((p.code, p.severity.value) for p in workspace.problems)
     assert found == [
         ("naming.dash", "warning"),
-        ("naming.duplicate", "error"),
-        ("naming.no-number", "error"),
+        ("naming.duplicate", "warning"),
         ("naming.short-prefix", "warning"),
+        ("naming.unnumbered", "warning"),
+    ]
+    # As wrangler: every file is applied, duplicates by number then name, unnumbered last.
+    order = [s.migration.file for s in build_plan(workspace).databases[0].steps]
+    assert [m.rsplit("/", 1)[1] for m in order] == [
+        "0001_b.sql",
+        "001_a.sql",
+        "0002-dash.sql",
+        "add_users.sql",
     ]
 
 

@@ -62,6 +62,9 @@ def database_key(binding: Binding, ids_by_name: dict[str, str]) -> str:
     """A database's identity: its id; for a placeholder id, the id another binding gives its name."""
     if not is_placeholder_id(binding.database_id):
         return binding.database_id
+    if not binding.database_name:
+        # binding-only entry (wrangler 4 provisioning): the binding names it, per config
+        return f"binding:{binding.config}:{binding.binding}"
     return ids_by_name.get(binding.database_name, f"name:{binding.database_name}")
 
 
@@ -134,7 +137,7 @@ def _name_clashes(databases: list[Database]) -> list[Problem]:
 
 
 def _shared_directories(databases: list[Database]) -> list[Problem]:
-    """A migrations directory that feeds two databases would apply each file to both."""
+    """A migrations directory that feeds several databases: each applies every file (as wrangler)."""
     feeders: dict[str, list[str]] = defaultdict(list)
     for db in databases:
         for source in sorted({m.source for m in db.migrations}):
@@ -142,9 +145,12 @@ def _shared_directories(databases: list[Database]) -> list[Problem]:
     problems = []
     for source, names in sorted(feeders.items()):
         if len(names) > 1:
-            message = f"this directory feeds {len(names)} databases ({', '.join(names)}); give each binding its own migrations_dir"
+            message = (
+                f"this directory feeds {len(names)} databases ({', '.join(names)}); "
+                "each gets its own plan and ledger from the same files"
+            )
             problems += [
-                Problem(Severity.ERROR, "source.shared", message, source, None, name)
+                Problem(Severity.INFO, "source.shared", message, source, None, name)
                 for name in names
             ]
     return problems
@@ -158,7 +164,7 @@ def _database(
     problems: list[Problem],
 ) -> Database:
     named = [b.database_name for b in members if b.database_name]
-    name = named[0] if named else key
+    name = named[0] if named else (members[0].binding if key.startswith("binding:") else key)
     if len(set(named)) > 1:
         message = f"one database id is bound under several names: {', '.join(sorted(set(named)))}"
         problems.append(
@@ -167,7 +173,7 @@ def _database(
     feeding = sorted({b.migrations_dir for b in members})
     migrations = tuple(m for s in feeding for m in sources[s].migrations)
     problems.extend(replace(p, database=name) for s in feeding for p in sources[s].problems)
-    database_id = key if not key.startswith("name:") else ""
+    database_id = "" if key.startswith(("name:", "binding:")) else key
     return Database(key, name, database_id, members, migrations, settings.database(name).depends_on)
 
 

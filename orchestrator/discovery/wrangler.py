@@ -203,10 +203,6 @@ class _Reader:
                 self._error_at("config.d1-type", f"`{where}.{key}` must be a string", line)
                 return None
             fields[key] = value.strip()
-        if not fields["database_name"] and is_placeholder_id(fields["database_id"]):
-            message = f"binding {name!r} has neither a database_name nor a database_id"
-            self._error_at("config.database", message, line)
-            return None
         directory = self._migrations_dir(fields["migrations_dir"] or "migrations")
         if directory is None:
             message = f"migrations_dir {fields['migrations_dir']!r} is outside the workspace root"
@@ -230,6 +226,7 @@ class _Reader:
             env=env,
             line=line,
             has_database_id="database_id" in entry,
+            local_name=_local_name(entry, name),
         )
 
     def _migrations_dir(self, value: str) -> str | None:
@@ -264,3 +261,12 @@ class _Reader:
 
     def _error_at(self, code: str, message: str, line: int | None) -> None:
         self.problems.append(Problem(Severity.ERROR, code, message, self.config, line))
+
+
+def _local_name(entry: dict[str, Any], binding: str) -> str:
+    """wrangler's ``preview_database_id ?? database_id ?? binding``, as written (no trimming)."""
+    for key in ("preview_database_id", "database_id"):
+        value = entry.get(key)
+        if isinstance(value, str):
+            return value
+    return binding
