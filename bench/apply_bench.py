@@ -30,7 +30,7 @@ from orchestrator.discovery import discover_workspace
 from orchestrator.engines.localstate import state_file
 from orchestrator.settings import Settings
 
-WRANGLER = os.environ.get("ORCHESTRATE_WRANGLER", str(REPO / ".tools/node_modules/.bin/wrangler"))
+WRANGLER = os.environ.get("ORCHESTRATE_WRANGLER", str(REPO / ".tools/bin/wrangler"))
 USER_SCHEMA = (
     "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
     "AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE '\\_migrations%' ESCAPE '\\' "

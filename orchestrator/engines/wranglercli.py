@@ -31,6 +31,8 @@ WRANGLER_ENV = "ORCHESTRATE_WRANGLER"
 _INT64 = (-(2**63), 2**63 - 1)
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
 _ERROR_LINE_RE = re.compile(r"^\s*✘\s*\[ERROR\]\s*(.*)$", re.MULTILINE)
+# wrangler >= 4.87 refuses Node 20 before doing anything (>= 4.160 asks for 22.12).
+_NODE_TOO_OLD_RE = re.compile(r"requires at least Node\.js (v[\d.]+)\. You are using (v[\d.]+)")
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,9 @@ class Failure:
 
 def parse_output(completed: Completed) -> Any | Failure:
     """The JSON wrangler printed on success, or why it failed."""
+    node = _NODE_TOO_OLD_RE.search(completed.stderr + completed.stdout)
+    if completed.returncode != 0 and node:
+        return Failure("other", node_too_old(node[1], node[2]))
     document = _json_in(completed.stdout)
     if completed.returncode == 0 and document is not None and not _is_error(document):
         return document
@@ -193,6 +198,15 @@ def parse_output(completed: Completed) -> Any | Failure:
     lines = _ERROR_LINE_RE.findall(_ANSI_RE.sub("", completed.stderr))
     texts = [line.strip() for line in lines] or _tail(completed)
     return classify_failure(texts, None)
+
+
+def node_too_old(needed: str, found: str) -> str:
+    """One line: this wrangler cannot start on the ``node`` it was given, and what to do."""
+    return (
+        f"this wrangler needs Node.js {needed} or newer, but it ran on {found}; put Node 22 first "
+        f"on PATH, or set ${WRANGLER_ENV} to a wrangler that runs on {found} (4.86.0 is the last "
+        "for Node 20)"
+    )
 
 
 def classify_failure(texts: Sequence[str], code: object) -> Failure:

@@ -113,3 +113,28 @@ def test_remote_through_wrangler_against_the_stand_in(root: Path, remote_env: D1
     assert {r[1] for r in ledger} == {result["bookmark"]} and len(ledger) == 3
     code, plan = cli_json("plan", "--remote", "--root", str(root))  # the api engine reads it
     assert code == 0 and plan["databases"][0]["pending"] == 0
+
+
+NEWEST_JS = (
+    Path(__file__).resolve().parents[2]
+    / ".tools/wrangler-4.164.0/node_modules/wrangler/bin/wrangler.js"
+)
+
+
+@pytest.mark.skipif(not NEWEST_JS.is_file(), reason="wrangler 4.164.0 not installed (make setup)")
+def test_a_users_new_wrangler_on_node_20_is_one_clear_line(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The monorepo's own node_modules/.bin/wrangler (4.164) run by the machine's Node 20."""
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
+    if not node.stdout.startswith("v20."):
+        pytest.skip("needs Node 20 as the machine's node")
+    monkeypatch.delenv("ORCHESTRATE_WRANGLER")
+    bin_dir = root / "node_modules/.bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "wrangler").symlink_to(NEWEST_JS)  # as npm links it: `#!/usr/bin/env node`
+    code, out, err = cli("apply", "--all", "--engine", "wrangler", "--local", "--root", str(root))
+    assert code != 0
+    text = out + err
+    assert "needs Node.js v22.12.0 or newer, but it ran on v20." in text, text
+    assert "Traceback" not in text and "volta.sh" not in text
