@@ -65,6 +65,8 @@ class Binding:
         """What miniflare hashes for the local file: ``preview_database_id ?? database_id ?? binding``."""
         if self.local_name:
             return self.local_name
+        if self.preview_database_id:
+            return self.preview_database_id
         return self.database_id if self.has_database_id else self.binding
 
     @property
