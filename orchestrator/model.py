@@ -147,6 +147,7 @@ class Workspace:
     packages: tuple[str, ...] = ()
     known_databases: tuple[str, ...] = ()  # every database discovered, selected or not
     envs: tuple[str, ...] = ()  # every [env.NAME] the configs define
+    d1_envs: tuple[str, ...] = ()  # the environments that bind D1
 
 
 @dataclass(frozen=True)

@@ -49,9 +49,7 @@ def monorepo(tmp_path: Path) -> Path:
 
 def wrangler_path() -> str | None:
     """The pinned wrangler that `make setup` installs, if present."""
-    candidate = os.environ.get("ORCHESTRATE_WRANGLER") or str(
-        REPO / ".tools" / "bin" / "wrangler"
-    )
+    candidate = os.environ.get("ORCHESTRATE_WRANGLER") or str(REPO / ".tools" / "bin" / "wrangler")
     return candidate if Path(candidate).exists() else shutil.which("wrangler")
 
 

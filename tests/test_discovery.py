@@ -191,7 +191,9 @@ def test_broken_json_reports_its_line(tree: TreeWriter) -> None:
     assert (problem.file, problem.line) == ("p/wrangler.json", 4)
 
 
-def test_wrong_types_are_errors_on_the_binding_line_and_binding_only_is_fine(tree: TreeWriter) -> None:
+def test_wrong_types_are_errors_on_the_binding_line_and_binding_only_is_fine(
+    tree: TreeWriter,
+) -> None:
     root = tree(
         {
             "a/wrangler.toml": 'name = "a"\nd1_databases = "nope"\n',

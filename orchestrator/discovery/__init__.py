@@ -28,20 +28,41 @@ def discover_workspace(settings: Settings, env: str | None = None) -> Workspace:
         bindings.extend(read.bindings)
         problems.extend(_env_only_hint(config, read, env))
     problems.extend(_orphans(tree.migration_dirs, configs.values()))
-    if not configs:
-        problems.append(
-            Problem(
-                Severity.INFO,
-                "config.none",
-                "no wrangler.toml, wrangler.json or wrangler.jsonc under this root",
-                ".",
-            )
-        )
     databases = _databases(root, bindings, settings, problems)
+    d1_envs = tuple(sorted({name for read in configs.values() for name in read.envs_with_d1}))
+    problems.extend(_nothing_found(root, bool(configs), bool(bindings), env, d1_envs))
     packages = tuple(sorted({c.rpartition("/")[0] or "." for c in tree.configs}))
     names = tuple(db.name for db in databases)
     envs = tuple(sorted({name for read in configs.values() for name in read.envs}))
-    return Workspace(str(root), env, databases, tuple(problems), packages, names, envs)
+    return Workspace(str(root), env, databases, tuple(problems), packages, names, envs, d1_envs)
+
+
+def _nothing_found(
+    root: Path, configs: bool, bindings: bool, env: str | None, d1_envs: tuple[str, ...]
+) -> list[Problem]:
+    """Never green on nothing: no config, or configs that bind no D1 database, is an error."""
+    if not configs:
+        message = f"no wrangler.toml, wrangler.json or wrangler.jsonc under {root}; check --root"
+        return [Problem(Severity.ERROR, "config.none", message, ".")]
+    if bindings or (env is None and d1_envs):
+        return []
+    where = f" in env {env!r}" if env else ""
+    message = f"no wrangler config under {root} binds a D1 database{where}"
+    return [Problem(Severity.ERROR, "config.no-d1", message, ".")]
+
+
+def require_databases(workspace: Workspace) -> None:
+    """Commands that act on a target need a database; env-only repositories need --env."""
+    if workspace.databases:
+        return
+    if workspace.env is None and workspace.d1_envs:
+        envs = ", ".join(workspace.d1_envs)
+        raise UsageError(
+            f"only environments bind D1 here ({envs})",
+            hint=f"pass --env NAME, e.g. --env {workspace.d1_envs[0]}",
+        )
+    problem = next((p for p in workspace.problems if p.code.startswith("config.n")), None)
+    raise UsageError(problem.message if problem else "no D1 database found under this root")
 
 
 def check_env(workspace: Workspace) -> None:
