@@ -8,7 +8,7 @@ from orchestrator.discovery import discover_workspace
 from orchestrator.discovery.wrangler import strip_jsonc
 from orchestrator.model import Severity, Workspace
 from orchestrator.planning import build_plan
-from orchestrator.settings import Settings
+from orchestrator.settings import Settings, load_settings
 from tests.conftest import TreeWriter, toml_binding
 
 ID_A = "11111111-1111-1111-1111-111111111111"
@@ -302,3 +302,47 @@ def test_a_migrations_dir_outside_the_root_is_an_error(tree: TreeWriter) -> None
         ("config.migrations-dir", "a/wrangler.toml"),
         ("config.migrations-dir", "b/wrangler.toml"),
     ]
+
+
+def test_a_gitignored_config_is_reported_and_can_be_included(tree: TreeWriter) -> None:
+    root = tree(
+        {
+            ".gitignore": "wrangler.toml\n",
+            "api/wrangler.toml": toml_binding("api-db", ID_A),
+            "api/migrations/0001_a.sql": SQL,
+        }
+    )
+    found = discover(root)
+    assert found.databases == ()
+    (hidden,) = [p for p in found.problems if p.code == "config.gitignored"]
+    assert hidden.file == "api/wrangler.toml" and "include_ignored" in hidden.message
+    (root / "workspace.toml").write_text('[discovery]\ninclude_ignored = ["api/wrangler.toml"]\n')
+    included = discover_workspace(load_settings(root))
+    assert [db.name for db in included.databases] == ["api-db"]
+    assert not [p for p in included.problems if p.code == "config.gitignored"]
+
+
+def test_skipped_files_are_info_and_unnumbered_files_are_migrations(tree: TreeWriter) -> None:
+    root = tree(
+        {
+            "p/wrangler.toml": toml_binding("p", ID_A),
+            "p/migrations/0001_a.sql": SQL,
+            "p/migrations/.draft.sql": SQL,
+            "p/migrations/NOTES.SQL": SQL,
+        }
+    )
+    (root / "p/migrations/0002_link.sql").symlink_to(root / "p/migrations/0001_a.sql")
+    found = discover(root)
+    assert [m.file for m in found.databases[0].migrations] == ["p/migrations/0001_a.sql"]
+    skipped = sorted((p.file, p.severity.value) for p in found.problems)
+    assert skipped == [
+        ("p/migrations/.draft.sql", "info"),
+        ("p/migrations/0002_link.sql", "info"),
+        ("p/migrations/NOTES.SQL", "info"),
+    ]
+
+
+def test_nothing_found_is_an_error(tmp_path: Path) -> None:
+    assert [p.code for p in discover(tmp_path).problems if p.is_error] == ["config.none"]
+    (tmp_path / "wrangler.toml").write_text('name = "x"\n')
+    assert [p.code for p in discover(tmp_path).problems if p.is_error] == ["config.no-d1"]

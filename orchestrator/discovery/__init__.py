@@ -19,8 +19,9 @@ from orchestrator.settings import Settings
 def discover_workspace(settings: Settings, env: str | None = None) -> Workspace:
     """Walk ``settings.root`` and gather every database, its bindings and migrations."""
     root = settings.root
-    tree = walk_tree(root, settings.include, settings.exclude)
+    tree = walk_tree(root, settings.include, settings.exclude, settings.include_ignored)
     problems: list[Problem] = [_shadowed(chosen, other) for chosen, other in tree.shadowed]
+    problems += [_gitignored(config) for config in tree.ignored]
     configs = {config: read_config(root, config, env) for config in tree.configs}
     bindings: list[Binding] = []
     for config, read in configs.items():
@@ -30,7 +31,8 @@ def discover_workspace(settings: Settings, env: str | None = None) -> Workspace:
     problems.extend(_orphans(tree.migration_dirs, configs.values()))
     databases = _databases(root, bindings, settings, problems)
     d1_envs = tuple(sorted({name for read in configs.values() for name in read.envs_with_d1}))
-    problems.extend(_nothing_found(root, bool(configs), bool(bindings), env, d1_envs))
+    if not any(p.is_error for p in problems):  # a broken config already says why
+        problems.extend(_nothing_found(root, bool(configs), bool(bindings), env, d1_envs))
     packages = tuple(sorted({c.rpartition("/")[0] or "." for c in tree.configs}))
     names = tuple(db.name for db in databases)
     envs = tuple(sorted({name for read in configs.values() for name in read.envs}))
@@ -206,6 +208,14 @@ def _read_sources(root: Path, bindings: list[Binding]) -> dict[str, Source]:
         if owns or binding.migrations_dir not in owners:
             owners[binding.migrations_dir] = binding.package
     return {path: read_source(root, path, package) for path, package in owners.items()}
+
+
+def _gitignored(config: str) -> Problem:
+    message = (
+        "skipped: .gitignore ignores this wrangler config; to read it, add "
+        f'`[discovery] include_ignored = ["{config}"]` to workspace.toml'
+    )
+    return Problem(Severity.WARNING, "config.gitignored", message, config)
 
 
 def _shadowed(chosen: str, other: str) -> Problem:
