@@ -59,6 +59,7 @@ class Binding:
     line: int | None = None
     has_database_id: bool = True
     local_name: str = ""
+    migrations_pattern: str = ""  # wrangler >= 4.98: glob relative to migrations_dir ("" = *.sql)
 
     @property
     def state_key(self) -> str:

@@ -182,7 +182,7 @@ def _shared_directories(databases: list[Database]) -> list[Problem]:
 def _database(
     key: str,
     members: tuple[Binding, ...],
-    sources: dict[str, Source],
+    sources: dict[tuple[str, str], Source],
     settings: Settings,
     problems: list[Problem],
 ) -> Database:
@@ -193,21 +193,55 @@ def _database(
         problems.append(
             Problem(Severity.WARNING, "config.names", message, members[0].config, database=name)
         )
-    feeding = sorted({b.migrations_dir for b in members})
+    feeding = sorted({(b.migrations_dir, b.migrations_pattern) for b in members})
     migrations = tuple(m for s in feeding for m in sources[s].migrations)
     problems.extend(replace(p, database=name) for s in feeding for p in sources[s].problems)
+    problems.extend(_empty_patterns(members, sources, name))
     database_id = "" if key.startswith(("name:", "binding:")) else key
     return Database(key, name, database_id, members, migrations, settings.database(name).depends_on)
 
 
-def _read_sources(root: Path, bindings: list[Binding]) -> dict[str, Source]:
+SourceKey = tuple[str, str]  # (migrations_dir, migrations_pattern)
+
+
+def _read_sources(root: Path, bindings: list[Binding]) -> dict[SourceKey, Source]:
     # A directory belongs to the package that holds it, else to the first binder.
-    owners: dict[str, str] = {}
+    owners: dict[SourceKey, str] = {}
     for binding in sorted(bindings, key=lambda b: b.package):
+        key = (binding.migrations_dir, binding.migrations_pattern)
         owns = binding.package == "." or binding.migrations_dir.startswith(binding.package + "/")
-        if owns or binding.migrations_dir not in owners:
-            owners[binding.migrations_dir] = binding.package
-    return {path: read_source(root, path, package) for path, package in owners.items()}
+        if owns or key not in owners:
+            owners[key] = binding.package
+    return {key: read_source(root, key[0], package, key[1]) for key, package in owners.items()}
+
+
+def _empty_patterns(
+    members: tuple[Binding, ...], sources: dict[SourceKey, Source], name: str
+) -> list[Problem]:
+    """A pattern matching nothing, or a nested layout the default pattern never reads."""
+    problems = []
+    for b in members:
+        source = sources[(b.migrations_dir, b.migrations_pattern)]
+        if source.migrations or not source.exists:
+            continue
+        if b.migrations_pattern:
+            message = (
+                f"migrations_pattern {b.migrations_dir}/{b.migrations_pattern} matches no file; "
+                "wrangler applies nothing either"
+            )
+            problems.append(
+                Problem(Severity.WARNING, "source.pattern-empty", message, b.config, b.line, name)
+            )
+        elif source.nested:
+            message = (
+                f"no {b.migrations_dir}/*.sql, but nested files such as {source.nested} (drizzle-kit's "
+                f'layout): set migrations_pattern = "{b.migrations_dir}/*/migration.sql" '
+                "(wrangler >= 4.98) to apply them"
+            )
+            problems.append(
+                Problem(Severity.WARNING, "source.nested", message, b.config, b.line, name)
+            )
+    return problems
 
 
 def _gitignored(config: str) -> Problem:

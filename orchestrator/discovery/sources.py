@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from orchestrator.discovery.naming import ParsedName, parse_name
+from orchestrator.discovery.pattern import find_files
 from orchestrator.model import NO_NUMBER, Migration, Problem, Severity
 
 
@@ -19,6 +20,7 @@ class Source:
     migrations: tuple[Migration, ...]
     problems: tuple[Problem, ...]
     exists: bool = True
+    nested: str = ""  # with no migration at the top: a nested file (drizzle-kit's layout)
 
 
 def checksum(data: bytes) -> str:
@@ -27,9 +29,17 @@ def checksum(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(normalized).hexdigest()
 
 
-def read_source(root: Path, source: str, package: str) -> Source:
-    """Read every ``*.sql`` file directly inside ``source`` (other files are ignored)."""
+def read_source(root: Path, source: str, package: str, pattern: str = "") -> Source:
+    """Read every ``*.sql`` file directly inside ``source`` (other files are ignored).
+
+    With a ``migrations_pattern`` (relative to ``source``), read what it matches at any
+    depth instead; each file's name is its path relative to ``source``.
+    """
     directory = root / source
+    if pattern:
+        if not directory.is_dir():
+            return Source(source, (), (), exists=False)
+        return _read_files(directory, source, package, find_files(directory, pattern))
     try:
         entries = list(os.scandir(directory))
     except FileNotFoundError:
@@ -39,6 +49,9 @@ def read_source(root: Path, source: str, package: str) -> Source:
         return Source(source, (), (problem,))
     names = sorted(e.name for e in entries if _is_migration(e))
     read = _read_files(directory, source, package, names)
+    if not names:
+        nested = find_files(directory, "*/*.sql")[:1]
+        read = replace(read, nested=f"{source}/{nested[0]}" if nested else "")
     skipped = tuple(_skipped(source, e) for e in sorted(entries, key=lambda e: e.name))
     return replace(read, problems=read.problems + tuple(p for p in skipped if p is not None))
 
@@ -76,10 +89,10 @@ def _read_files(directory: Path, source: str, package: str, names: list[str]) ->
     by_number: dict[int, str] = {}
     for name in names:
         file = f"{source}/{name}" if source != "." else name
-        parsed = parse_name(name)
+        parsed = parse_name(name) if name.endswith(".sql") else None
         if parsed is None:
             problems.append(_no_number(file))
-            parsed = ParsedName(NO_NUMBER, 0, "", name[: -len(".sql")])
+            parsed = ParsedName(NO_NUMBER, 0, "", name.removesuffix(".sql"))
         else:
             problems.extend(_name_problems(parsed, file, by_number, short))
         path = os.path.join(directory, name)

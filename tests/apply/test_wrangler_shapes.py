@@ -24,6 +24,7 @@ CASES = {
     "dupes": ("apps/api", ["api-db"]),
     "shared": ("apps/auth", ["main-db", "auth-db"]),
     "bindonly": ("apps/site", ["DB"]),
+    "drizzle": ("apps/app", ["app-db"]),  # migrations_pattern: wrangler >= 4.98
 }
 
 
