@@ -63,8 +63,12 @@ def require_databases(workspace: Workspace) -> None:
             f"only environments bind D1 here ({envs})",
             hint=f"pass --env NAME, e.g. --env {workspace.d1_envs[0]}",
         )
-    problem = next((p for p in workspace.problems if p.code.startswith("config.n")), None)
-    raise UsageError(problem.message if problem else "no D1 database found under this root")
+    problem = next((p for p in workspace.problems if p.is_error), None)
+    if problem is None:
+        raise UsageError("no D1 database found under this root")
+    where = f"{problem.file}:{problem.line}: " if problem.line else f"{problem.file}: "
+    where = "" if problem.file in (None, ".") else where
+    raise UsageError(where + problem.message)
 
 
 def check_env(workspace: Workspace) -> None:

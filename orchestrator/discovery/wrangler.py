@@ -240,7 +240,11 @@ class _Reader:
         raw = entry.get("migrations_pattern")
         if raw is None:
             return ""
-        where = self._line_of("migrations_pattern") or line
+        start = (line or 1) - 1
+        where = next(
+            (n for n, t in enumerate(self.lines[start:], start + 1) if "migrations_pattern" in t),
+            line,
+        )
         if "migrations_dir" not in entry:
             message = (
                 f"migrations_pattern {raw!r} is set but migrations_dir is not; set migrations_dir "
