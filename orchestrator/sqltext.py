@@ -112,10 +112,9 @@ class Statement:
 
     @property
     def executable(self) -> str:
-        """The text without comments, as wrangler sends it (so ``sqlite_master`` matches)."""
-        if "--" not in self.text and "/*" not in self.text:
-            return self.text
-        return "".join(t.text for t in tokenize(self.text) if t.kind is not Kind.COMMENT)
+        """The text as wrangler >= 4.137 sends it: from the first token to the ``;``,
+        comments inside kept (so ``sqlite_master`` matches; 4.86 dropped them)."""
+        return self.text
 
 
 def split_statements(sql: str) -> tuple[Statement, ...]:
@@ -195,7 +194,7 @@ def split_executable(sql: str) -> tuple[Executable, ...]:
         cursor = match.end()
         if text.startswith(("--", "/*")):
             if begin >= 0:
-                pieces.append("")  # a comment inside a statement is dropped, as wrangler does
+                pieces.append(text)  # kept inside a statement, as wrangler >= 4.137 does
             continue
         if begin < 0 and text != ";":
             begin = match.start()
@@ -206,8 +205,18 @@ def split_executable(sql: str) -> tuple[Executable, ...]:
             pieces, begin = [], -1
     begin = _take_plain(sql, cursor, len(sql), pieces, begin)
     if begin >= 0:
-        out.append(Executable("".join(pieces).rstrip(), sql.count("\n", 0, begin) + 1))
+        out.append(Executable(_to_last_code("".join(pieces)), sql.count("\n", 0, begin) + 1))
     return tuple(out)
+
+
+def _to_last_code(text: str) -> str:
+    """An unterminated last statement ends at its last token (SQLite stores no more)."""
+    if "--" not in text and "/*" not in text:
+        return text.rstrip()
+    tokens = list(tokenize(text))
+    while tokens and tokens[-1].kind in (Kind.COMMENT, Kind.SPACE):
+        tokens.pop()
+    return "".join(t.text for t in tokens).rstrip()
 
 
 def _take_plain(sql: str, start: int, end: int, pieces: list[str], begin: int) -> int:

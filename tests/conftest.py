@@ -67,14 +67,42 @@ needs_wrangler = [
     pytest.mark.wrangler,
     pytest.mark.skipif(WRANGLER is None, reason="wrangler not installed (make setup)"),
 ]
+# The range orchestrate supports, both installed by `make setup`: the newest on Node 22
+# (.tools/bin/wrangler, also the default WRANGLER above), the oldest on the machine's Node 20.
+NEWEST_WRANGLER = "4.164.0"
+OLDEST_WRANGLER = "4.86.0"
 
 
-def run_wrangler(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the pinned wrangler offline in ``cwd`` (no shell; metrics off)."""
-    assert WRANGLER is not None
+def pinned_wrangler(version: str) -> str | None:
+    """The wrapper `make setup` writes for ``version`` (newest or oldest), if installed."""
+    if version == NEWEST_WRANGLER:
+        path = REPO / ".tools" / "bin" / "wrangler"
+    else:
+        path = Path(
+            os.environ.get("ORCHESTRATE_TEST_WRANGLER_OLDEST")
+            or REPO / ".tools" / "bin" / f"wrangler-{version}"
+        )
+    return str(path) if path.is_file() else None
+
+
+@pytest.fixture(params=[NEWEST_WRANGLER, OLDEST_WRANGLER])
+def interop_wrangler(request: pytest.FixtureRequest) -> str:
+    """Each end of the supported range in turn: the path of that wrangler (skip if missing)."""
+    path = pinned_wrangler(str(request.param))
+    if path is None:
+        pytest.skip(f"wrangler {request.param} not installed (make setup)")
+    return path
+
+
+def run_wrangler(
+    cwd: Path, *args: str, binary: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``binary`` (default: the pinned wrangler) offline in ``cwd`` (no shell; metrics off)."""
+    chosen = binary or WRANGLER
+    assert chosen is not None
     env = dict(os.environ, WRANGLER_SEND_METRICS="false", CI="true")
     return subprocess.run(
-        [WRANGLER, *args],
+        [chosen, *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -84,9 +112,11 @@ def run_wrangler(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def wrangler_rows(cwd: Path, db: str, sql: str) -> list[dict[str, Any]]:
+def wrangler_rows(cwd: Path, db: str, sql: str, binary: str | None = None) -> list[dict[str, Any]]:
     """``wrangler d1 execute --local --json --command`` and the rows of its last statement."""
-    result = run_wrangler(cwd, "d1", "execute", db, "--local", "--json", "--command", sql)
+    result = run_wrangler(
+        cwd, "d1", "execute", db, "--local", "--json", "--command", sql, binary=binary
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     rows: list[dict[str, Any]] = json.loads(result.stdout)[-1]["results"]
     return rows

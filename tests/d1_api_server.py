@@ -12,6 +12,7 @@ Endpoints (all under the base path ``/client/v4``)::
     GET  /accounts/{account}/d1/database                      list databases
     POST /accounts/{account}/d1/database                      create {"name": ...}
     GET  /accounts/{account}/d1/database/{id}                 database details
+    GET  /accounts/{account}/d1/database/{name}               the same, looked up by name
     POST /accounts/{account}/d1/database/{id}/query           {"sql", "params"?} or {"batch": [...]}
     POST /accounts/{account}/d1/database/{id}/raw             same, rows as arrays
     GET  /accounts/{account}/d1/database/{id}/time_travel/bookmark[?timestamp=]
@@ -1166,11 +1167,8 @@ class D1ApiServer:
                 return 200, self._create_via_api(body), None
             raise _ApiError(405, CODE_METHOD, "Method not allowed for this route")
         database_id = rest[0]
-        with self._lock:
-            db = self._databases.get(database_id)
-        if db is None:
-            raise _ApiError(404, CODE_NOT_FOUND, f"The database {database_id} could not be found")
         action = rest[1:]
+        db = self._database_by_id_or_name(database_id, by_name=not action and method == "GET")
         if not action:
             if method != "GET":
                 raise _ApiError(405, CODE_METHOD, "Method not allowed for this route")
@@ -1189,6 +1187,18 @@ class D1ApiServer:
                 raise _ApiError(405, CODE_METHOD, "Method not allowed for this route")
             return 200, self._restore(db, query.get("bookmark"), query.get("timestamp")), db.uuid
         raise _ApiError(404, CODE_NO_ROUTE, "No route for that URI")
+
+    def _database_by_id_or_name(self, ident: str, *, by_name: bool) -> _Database:
+        """The database whose uuid is ``ident``; for ``GET .../d1/database/{name}`` (what
+        wrangler >= 4.102 asks, with ``?fields=uuid,name``, for a binding without a
+        ``database_id``) also the one named ``ident``. Unknown: 404, as Cloudflare answers."""
+        with self._lock:
+            db = self._databases.get(ident)
+            if db is None and by_name:
+                db = next((d for d in self._databases.values() if d.name == ident), None)
+        if db is None:
+            raise _ApiError(404, CODE_NOT_FOUND, f"The database {ident} could not be found")
+        return db
 
     def _authenticate(self, authorization: str | None) -> None:
         if not authorization:

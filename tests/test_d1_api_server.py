@@ -143,6 +143,18 @@ def test_list_get_and_create_databases(server: D1ApiServer, db_id: str) -> None:
     assert server.database_ids()["x"] == payload["result"]["uuid"]
 
 
+def test_get_database_by_name_as_wrangler_4_102_asks(server: D1ApiServer, db_id: str) -> None:
+    path = f"/accounts/{ACCOUNT}/d1/database/io-db?fields=uuid,name"
+    status, payload, _ = call(server, "GET", path)
+    assert status == 200
+    assert (payload["result"]["uuid"], payload["result"]["name"]) == (db_id, "io-db")
+    status, payload, _ = call(server, "GET", f"/accounts/{ACCOUNT}/d1/database/no-such-name")
+    assert (status, payload["errors"][0]["code"]) == (404, 7404)
+    # only the lookup itself takes a name; a query needs the uuid
+    status, payload = query(server, "io-db", "SELECT 1")
+    assert status == 404
+
+
 # --------------------------------------------------------------------------- query
 
 

@@ -71,11 +71,11 @@ def test_leading_comments_are_the_header() -> None:
     assert [t.text for t in head] == ["-- Migration: 0001", "-- Purpose: x"]
 
 
-def test_executable_text_drops_comments_like_wrangler() -> None:
-    (statement,) = split_statements(
-        "CREATE TABLE t (\n  a TEXT DEFAULT '--x', -- note\n  b /* c */ INT\n);"
-    )
-    assert statement.executable == "CREATE TABLE t (\n  a TEXT DEFAULT '--x', \n  b  INT\n);"
+def test_executable_text_keeps_inner_comments_like_wrangler_4_164() -> None:
+    text = "CREATE TABLE t (\n  a TEXT DEFAULT '--x', -- note\n  b /* c */ INT\n);"
+    (statement,) = split_statements("-- header\n" + text + " -- after")
+    assert statement.executable == text
+    assert [e.text for e in split_executable("-- header\n" + text + " -- after")] == [text]
 
 
 from pathlib import Path  # noqa: E402

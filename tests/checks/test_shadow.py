@@ -191,13 +191,16 @@ def test_forked_workers_give_the_same_findings() -> None:
     assert any(f.rule == "P001" for f in forked[0].findings)
 
 
-def test_the_shadow_runs_the_comment_stripped_text_apply_sends() -> None:
-    # Apply (like wrangler) strips comments and leaves nothing: NOT NULL is lost here.
+def test_the_shadow_runs_the_text_apply_sends_inner_comments_kept() -> None:
+    # Apply (like wrangler >= 4.137) keeps comments inside a statement: NOT NULL holds
+    # (wrangler 4.86 dropped them and glued INTEGERNOT, which lint rule D008 still flags).
     glued = (
         "CREATE TABLE IF NOT EXISTS g (a INTEGER/*c*/NOT NULL);\nINSERT INTO g (a) VALUES (NULL);"
     )
     conn = open_shadow()
     [script] = parse_all([glued])
-    assert run_script(conn, script) is None
+    failure = run_script(conn, script)
+    assert failure is not None and "NOT NULL" in str(failure)
+    conn.execute("CREATE TABLE IF NOT EXISTS g (a INTEGER/*c*/NOT NULL)")
     [(sql,)] = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'g'").fetchall()
-    assert "(a INTEGERNOT NULL)" in sql
+    assert "(a INTEGER/*c*/NOT NULL)" in sql

@@ -138,3 +138,27 @@ def test_a_users_new_wrangler_on_node_20_is_one_clear_line(
     text = out + err
     assert "needs Node.js v22.12.0 or newer, but it ran on v20." in text, text
     assert "Traceback" not in text and "volta.sh" not in text
+
+
+def test_wrangler_itself_applies_and_lists_remote_by_name(
+    tmp_path: Path, remote_env: D1ApiServer
+) -> None:
+    """No ``database_id``: wrangler (>= 4.102) asks the stand-in for the database by name."""
+    uuid = remote_env.create_database("named-db")
+    package = write_tree(
+        tmp_path / "named",
+        {
+            "wrangler.toml": 'name = "named"\n\n[[d1_databases]]\nbinding = "DB"\n'
+            'database_name = "named-db"\n',
+            "migrations/0001_a.sql": "CREATE TABLE a (id INTEGER PRIMARY KEY);\n",
+        },
+    )
+    listed = wrangler(package, "d1", "migrations", "list", "DB", "--remote")
+    assert listed.returncode == 0 and "0001_a.sql" in listed.stdout, listed.stdout + listed.stderr
+    applied = wrangler(package, "d1", "migrations", "apply", "DB", "--remote")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    rows = remote_env.execute_local(uuid, "SELECT name FROM d1_migrations")
+    assert [r[0] for r in rows] == ["0001_a.sql"]
+    listed = wrangler(package, "d1", "migrations", "list", "DB", "--remote")
+    assert "No migrations to apply" in listed.stdout, listed.stdout + listed.stderr
+    assert any("/d1/database/named-db?" in r.path for r in remote_env.requests)
