@@ -58,6 +58,17 @@ class Binding:
     env: str | None = None
     line: int | None = None
     has_database_id: bool = True
+    local_name: str = ""
+    migrations_pattern: str = ""  # wrangler >= 4.98: glob relative to migrations_dir ("" = *.sql)
+
+    @property
+    def state_key(self) -> str:
+        """What miniflare hashes for the local file: ``preview_database_id ?? database_id ?? binding``."""
+        if self.local_name:
+            return self.local_name
+        if self.preview_database_id:
+            return self.preview_database_id
+        return self.database_id if self.has_database_id else self.binding
 
     @property
     def package_dir(self) -> str:
@@ -83,6 +94,11 @@ class Migration:
         return canonical_name(self.number, self.description)
 
     @property
+    def numbered(self) -> bool:
+        """False for a file with no numeric prefix (wrangler applies it after the numbered ones)."""
+        return self.number != NO_NUMBER
+
+    @property
     def filename(self) -> str:
         """Canonical file name, the ledger's ``filename``."""
         return self.name + ".sql"
@@ -93,8 +109,14 @@ class Migration:
         return self.file[len(self.source) + 1 :] if self.source != "." else self.file
 
 
+NO_NUMBER = 2**62
+"""The number of a migration whose file name has none: it sorts after every numbered one."""
+
+
 def canonical_name(number: int, description: str) -> str:
-    """``(9, "user_plugins")`` -> ``0009_user_plugins``."""
+    """``(9, "user_plugins")`` -> ``0009_user_plugins``; an unnumbered file keeps its stem."""
+    if number == NO_NUMBER:
+        return description
     return f"{number:04d}_{description}"
 
 
@@ -126,6 +148,7 @@ class Workspace:
     packages: tuple[str, ...] = ()
     known_databases: tuple[str, ...] = ()  # every database discovered, selected or not
     envs: tuple[str, ...] = ()  # every [env.NAME] the configs define
+    d1_envs: tuple[str, ...] = ()  # the environments that bind D1
 
 
 @dataclass(frozen=True)

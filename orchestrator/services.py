@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from orchestrator.dashboard import Dashboard, LintCounts, build_dashboard
-from orchestrator.discovery import check_env, discover_workspace
+from orchestrator.discovery import check_env, discover_workspace, require_databases
 from orchestrator.engines import Batch, Engine
 from orchestrator.engines.ledger import (
     EMPTY_STATE,
@@ -132,9 +132,12 @@ def survey(
     env: str | None = None,
     names: tuple[str, ...] = (),
     engine: Engine | None = None,
+    need_databases: bool = False,
 ) -> Survey:
     """Discover, read the target's ledgers (when an engine is given) and plan."""
     workspace = load_workspace(settings, env, names)
+    if need_databases:
+        require_databases(workspace)
     states = (
         read_states(engine, workspace.databases, settings.ledger_table, settings.concurrency)
         if engine
@@ -217,14 +220,14 @@ class ApplyRequest:
 def apply_databases(request: ApplyRequest, progress: Progress | None = None) -> RunResult:
     """Plan against the target, then apply every selected database."""
     engine = request.make_engine()
-    found = survey(request.settings, request.env, request.names, engine)
+    found = survey(request.settings, request.env, request.names, engine, need_databases=True)
     return apply_plan(found.plan, engine, request.options(), progress)
 
 
 def plan_batches(request: ApplyRequest) -> dict[str, list[Batch] | Refusal]:
     """The batches ``apply`` would run, per database, without writing anything."""
     engine = request.make_engine()
-    found = survey(request.settings, request.env, request.names, engine)
+    found = survey(request.settings, request.env, request.names, engine, need_databases=True)
     options = request.options()
     result: dict[str, list[Batch] | Refusal] = {}
     for db in found.plan.databases:
@@ -300,7 +303,7 @@ def make_dashboard(request: ApplyRequest) -> Dashboard:
     was measured on is still the target's (``schema.record``).
     """
     engine = request.make_engine()
-    found = survey(request.settings, request.env, request.names, engine)
+    found = survey(request.settings, request.env, request.names, engine, need_databases=True)
     key = target_key(request.remote, request.env, request.persist_to)
     drift = recorded_drift(request.settings.root, key, found.plan, found.states)
     lint = lint_counts(found.plan, request.settings, request.env, request.names)

@@ -32,7 +32,10 @@ _TOP_KEYS = {
     "databases": dict,
     "lint": dict,
     "remote": dict,
+    "discovery": dict,
 }
+# [discovery]: include_ignored = globs of wrangler configs to read although .gitignore ignores them
+_DISCOVERY_KEYS = {"include_ignored": list}
 _DATABASE_KEYS = {"depends_on": list, "allow_out_of_order": bool}
 # [remote]: the NAMES of the environment variables holding credentials (never
 # the secrets themselves), and the D1 API base URL (e.g. a test server).
@@ -55,6 +58,7 @@ class Settings:
     config_file: Path | None = None
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    include_ignored: tuple[str, ...] = ()
     ledger_table: str = DEFAULT_LEDGER
     concurrency: int = 4
     lock_timeout: float = 30.0
@@ -76,8 +80,14 @@ class Settings:
 
 
 def load_settings(root: str | Path | None = None) -> Settings:
-    """Find and read ``workspace.toml`` for ``root`` (default: the current directory)."""
-    start = Path(root if root is not None else os.environ.get("ORCHESTRATE_ROOT", "."))
+    """Find and read ``workspace.toml`` for ``root``.
+
+    With no root given (no --root, no ORCHESTRATE_ROOT), look upward from the current
+    directory for ``workspace.toml``, as git, npm and wrangler look upward; none found
+    means the current directory.
+    """
+    given = root if root is not None else os.environ.get("ORCHESTRATE_ROOT")
+    start = Path(given) if given is not None else _upward(Path.cwd())
     if not start.is_dir():
         raise ConfigError(f"workspace root {start} is not a directory", hint="pass --root DIR")
     path = start / WORKSPACE_FILE
@@ -91,6 +101,13 @@ def load_settings(root: str | Path | None = None) -> Settings:
         path = target / WORKSPACE_FILE
         data = read_toml(path)
     return _settings_from(path, data)
+
+
+def _upward(cwd: Path) -> Path:
+    for directory in (cwd, *cwd.parents):
+        if (directory / WORKSPACE_FILE).is_file():
+            return directory
+    return cwd
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -138,6 +155,7 @@ def _settings_from(path: Path, data: dict[str, Any]) -> Settings:
         config_file=path.resolve(),
         include=tuple(_strings(path, data, "include")),
         exclude=tuple(_strings(path, data, "exclude")),
+        include_ignored=_include_ignored(path, data.get("discovery", {})),
         ledger_table=ledger,
         concurrency=concurrency,
         lock_timeout=float(data.get("lock_timeout", 30.0)),
@@ -172,6 +190,11 @@ def _remote(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
                 line=key_line(path, key),
             )
     return dict(raw)
+
+
+def _include_ignored(path: Path, raw: dict[str, Any]) -> tuple[str, ...]:
+    _check_keys(path, raw, _DISCOVERY_KEYS, "discovery.")
+    return tuple(_strings(path, raw, "include_ignored"))
 
 
 def _strings(path: Path, data: dict[str, Any], key: str) -> list[str]:

@@ -57,11 +57,27 @@ def test_plan_is_zero_config(tree: TreeWriter) -> None:
 
 def test_error_problems_exit_1(tree: TreeWriter) -> None:
     root = tree(
-        {"p/wrangler.toml": toml_binding("p-db", ID), "p/migrations/add_users.sql": "SELECT 1;"}
+        {"p/wrangler.toml": toml_binding("p-db", ID), "p/migrations/0001_a.sql": b"caf\xe9;"}
     )
     code, out, _ = run("plan", "--root", str(root), "--format", "json")
     assert code == 1
-    assert json.loads(out)["problems"][0]["code"] == "naming.no-number"
+    assert json.loads(out)["problems"][0]["code"] == "source.encoding"
+
+
+def test_an_unnumbered_file_is_a_warning_and_planned_last(tree: TreeWriter) -> None:
+    root = tree(
+        {
+            "p/wrangler.toml": toml_binding("p-db", ID),
+            "p/migrations/add_users.sql": "SELECT 1;",
+            "p/migrations/0001_a.sql": "SELECT 1;",
+        }
+    )
+    code, out, _ = run("plan", "--root", str(root), "--format", "json")
+    plan = json.loads(out)
+    assert code == 0
+    assert [p["code"] for p in plan["problems"]] == ["naming.unnumbered"]
+    steps = plan["databases"][0]["migrations"]
+    assert [(s["name"], s["number"]) for s in steps] == [("0001_a", 1), ("add_users", None)]
 
 
 def test_invalid_workspace_toml_exits_2_naming_file_and_line(tree: TreeWriter) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 from orchestrator.discovery import discover_workspace
 from orchestrator.discovery.wrangler import strip_jsonc
 from orchestrator.model import Severity, Workspace
-from orchestrator.settings import Settings
+from orchestrator.planning import build_plan
+from orchestrator.settings import Settings, load_settings
 from tests.conftest import TreeWriter, toml_binding
 
 ID_A = "11111111-1111-1111-1111-111111111111"
@@ -190,7 +191,9 @@ def test_broken_json_reports_its_line(tree: TreeWriter) -> None:
     assert (problem.file, problem.line) == ("p/wrangler.json", 4)
 
 
-def test_wrong_types_and_missing_ids_are_errors_on_the_binding_line(tree: TreeWriter) -> None:
+def test_wrong_types_are_errors_on_the_binding_line_and_binding_only_is_fine(
+    tree: TreeWriter,
+) -> None:
     root = tree(
         {
             "a/wrangler.toml": 'name = "a"\nd1_databases = "nope"\n',
@@ -202,7 +205,6 @@ def test_wrong_types_and_missing_ids_are_errors_on_the_binding_line(tree: TreeWr
     found = {(p.file, p.line, p.code) for p in discover(root).problems}
     assert found == {
         ("a/wrangler.toml", 2, "config.d1-type"),
-        ("b/wrangler.toml", 4, "config.database"),
         ("c/wrangler.toml", 3, "config.binding"),
         ("d/wrangler.toml", 3, "config.d1-type"),
     }
@@ -218,12 +220,21 @@ def test_naming_problems(tree: TreeWriter) -> None:
             "p/migrations/0002-dash.sql": SQL,
         }
     )
-    found = sorted((p.code, p.severity.value) for p in discover(root).problems)
+    workspace = discover(root)
+    found = sorted((p.code, p.severity.value) for p in workspace.problems)
     assert found == [
         ("naming.dash", "warning"),
-        ("naming.duplicate", "error"),
-        ("naming.no-number", "error"),
+        ("naming.duplicate", "warning"),
         ("naming.short-prefix", "warning"),
+        ("naming.unnumbered", "warning"),
+    ]
+    # As wrangler: every file is applied, duplicates by number then name, unnumbered last.
+    order = [s.migration.file for s in build_plan(workspace).databases[0].steps]
+    assert [m.rsplit("/", 1)[1] for m in order] == [
+        "0001_b.sql",
+        "001_a.sql",
+        "0002-dash.sql",
+        "add_users.sql",
     ]
 
 
@@ -291,3 +302,47 @@ def test_a_migrations_dir_outside_the_root_is_an_error(tree: TreeWriter) -> None
         ("config.migrations-dir", "a/wrangler.toml"),
         ("config.migrations-dir", "b/wrangler.toml"),
     ]
+
+
+def test_a_gitignored_config_is_reported_and_can_be_included(tree: TreeWriter) -> None:
+    root = tree(
+        {
+            ".gitignore": "wrangler.toml\n",
+            "api/wrangler.toml": toml_binding("api-db", ID_A),
+            "api/migrations/0001_a.sql": SQL,
+        }
+    )
+    found = discover(root)
+    assert found.databases == ()
+    (hidden,) = [p for p in found.problems if p.code == "config.gitignored"]
+    assert hidden.file == "api/wrangler.toml" and "include_ignored" in hidden.message
+    (root / "workspace.toml").write_text('[discovery]\ninclude_ignored = ["api/wrangler.toml"]\n')
+    included = discover_workspace(load_settings(root))
+    assert [db.name for db in included.databases] == ["api-db"]
+    assert not [p for p in included.problems if p.code == "config.gitignored"]
+
+
+def test_skipped_files_are_info_and_unnumbered_files_are_migrations(tree: TreeWriter) -> None:
+    root = tree(
+        {
+            "p/wrangler.toml": toml_binding("p", ID_A),
+            "p/migrations/0001_a.sql": SQL,
+            "p/migrations/.draft.sql": SQL,
+            "p/migrations/NOTES.SQL": SQL,
+        }
+    )
+    (root / "p/migrations/0002_link.sql").symlink_to(root / "p/migrations/0001_a.sql")
+    found = discover(root)
+    assert [m.file for m in found.databases[0].migrations] == ["p/migrations/0001_a.sql"]
+    skipped = sorted((p.file, p.severity.value) for p in found.problems)
+    assert skipped == [
+        ("p/migrations/.draft.sql", "info"),
+        ("p/migrations/0002_link.sql", "info"),
+        ("p/migrations/NOTES.SQL", "info"),
+    ]
+
+
+def test_nothing_found_is_an_error(tmp_path: Path) -> None:
+    assert [p.code for p in discover(tmp_path).problems if p.is_error] == ["config.none"]
+    (tmp_path / "wrangler.toml").write_text('name = "x"\n')
+    assert [p.code for p in discover(tmp_path).problems if p.is_error] == ["config.no-d1"]

@@ -21,7 +21,9 @@ from orchestrator.services import display_root, load_workspace
 from orchestrator.settings import Settings
 
 # Plan problems that lint rules report per file instead (N001, N003).
-_REPLACED = frozenset({"naming.duplicate", "naming.shared-number", "naming.short-prefix"})
+_REPLACED = frozenset(
+    {"naming.duplicate", "naming.shared-number", "naming.short-prefix", "naming.unnumbered"}
+)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ from orchestrator.settings import Settings
 def discover_workspace(settings: Settings, env: str | None = None) -> Workspace:
     """Walk ``settings.root`` and gather every database, its bindings and migrations."""
     root = settings.root
-    tree = walk_tree(root, settings.include, settings.exclude)
+    tree = walk_tree(root, settings.include, settings.exclude, settings.include_ignored)
     problems: list[Problem] = [_shadowed(chosen, other) for chosen, other in tree.shadowed]
+    problems += [_gitignored(config) for config in tree.ignored]
     configs = {config: read_config(root, config, env) for config in tree.configs}
     bindings: list[Binding] = []
     for config, read in configs.items():
@@ -28,20 +29,46 @@ def discover_workspace(settings: Settings, env: str | None = None) -> Workspace:
         bindings.extend(read.bindings)
         problems.extend(_env_only_hint(config, read, env))
     problems.extend(_orphans(tree.migration_dirs, configs.values()))
-    if not configs:
-        problems.append(
-            Problem(
-                Severity.INFO,
-                "config.none",
-                "no wrangler.toml, wrangler.json or wrangler.jsonc under this root",
-                ".",
-            )
-        )
     databases = _databases(root, bindings, settings, problems)
+    d1_envs = tuple(sorted({name for read in configs.values() for name in read.envs_with_d1}))
+    if not any(p.is_error for p in problems):  # a broken config already says why
+        problems.extend(_nothing_found(root, bool(configs), bool(bindings), env, d1_envs))
     packages = tuple(sorted({c.rpartition("/")[0] or "." for c in tree.configs}))
     names = tuple(db.name for db in databases)
     envs = tuple(sorted({name for read in configs.values() for name in read.envs}))
-    return Workspace(str(root), env, databases, tuple(problems), packages, names, envs)
+    return Workspace(str(root), env, databases, tuple(problems), packages, names, envs, d1_envs)
+
+
+def _nothing_found(
+    root: Path, configs: bool, bindings: bool, env: str | None, d1_envs: tuple[str, ...]
+) -> list[Problem]:
+    """Never green on nothing: no config, or configs that bind no D1 database, is an error."""
+    if not configs:
+        message = f"no wrangler.toml, wrangler.json or wrangler.jsonc under {root}; check --root"
+        return [Problem(Severity.ERROR, "config.none", message, ".")]
+    if bindings or (env is None and d1_envs):
+        return []
+    where = f" in env {env!r}" if env else ""
+    message = f"no wrangler config under {root} binds a D1 database{where}"
+    return [Problem(Severity.ERROR, "config.no-d1", message, ".")]
+
+
+def require_databases(workspace: Workspace) -> None:
+    """Commands that act on a target need a database; env-only repositories need --env."""
+    if workspace.databases:
+        return
+    if workspace.env is None and workspace.d1_envs:
+        envs = ", ".join(workspace.d1_envs)
+        raise UsageError(
+            f"only environments bind D1 here ({envs})",
+            hint=f"pass --env NAME, e.g. --env {workspace.d1_envs[0]}",
+        )
+    problem = next((p for p in workspace.problems if p.is_error), None)
+    if problem is None:
+        raise UsageError("no D1 database found under this root")
+    where = f"{problem.file}:{problem.line}: " if problem.line else f"{problem.file}: "
+    where = "" if problem.file in (None, ".") else where
+    raise UsageError(where + problem.message)
 
 
 def check_env(workspace: Workspace) -> None:
@@ -62,6 +89,9 @@ def database_key(binding: Binding, ids_by_name: dict[str, str]) -> str:
     """A database's identity: its id; for a placeholder id, the id another binding gives its name."""
     if not is_placeholder_id(binding.database_id):
         return binding.database_id
+    if not binding.database_name:
+        # binding-only entry (wrangler 4 provisioning): the binding names it, per config
+        return f"binding:{binding.config}:{binding.binding}"
     return ids_by_name.get(binding.database_name, f"name:{binding.database_name}")
 
 
@@ -134,7 +164,7 @@ def _name_clashes(databases: list[Database]) -> list[Problem]:
 
 
 def _shared_directories(databases: list[Database]) -> list[Problem]:
-    """A migrations directory that feeds two databases would apply each file to both."""
+    """A migrations directory that feeds several databases: each applies every file (as wrangler)."""
     feeders: dict[str, list[str]] = defaultdict(list)
     for db in databases:
         for source in sorted({m.source for m in db.migrations}):
@@ -142,9 +172,12 @@ def _shared_directories(databases: list[Database]) -> list[Problem]:
     problems = []
     for source, names in sorted(feeders.items()):
         if len(names) > 1:
-            message = f"this directory feeds {len(names)} databases ({', '.join(names)}); give each binding its own migrations_dir"
+            message = (
+                f"this directory feeds {len(names)} databases ({', '.join(names)}); "
+                "each gets its own plan and ledger from the same files"
+            )
             problems += [
-                Problem(Severity.ERROR, "source.shared", message, source, None, name)
+                Problem(Severity.INFO, "source.shared", message, source, None, name)
                 for name in names
             ]
     return problems
@@ -153,32 +186,74 @@ def _shared_directories(databases: list[Database]) -> list[Problem]:
 def _database(
     key: str,
     members: tuple[Binding, ...],
-    sources: dict[str, Source],
+    sources: dict[tuple[str, str], Source],
     settings: Settings,
     problems: list[Problem],
 ) -> Database:
     named = [b.database_name for b in members if b.database_name]
-    name = named[0] if named else key
+    name = named[0] if named else (members[0].binding if key.startswith("binding:") else key)
     if len(set(named)) > 1:
         message = f"one database id is bound under several names: {', '.join(sorted(set(named)))}"
         problems.append(
             Problem(Severity.WARNING, "config.names", message, members[0].config, database=name)
         )
-    feeding = sorted({b.migrations_dir for b in members})
+    feeding = sorted({(b.migrations_dir, b.migrations_pattern) for b in members})
     migrations = tuple(m for s in feeding for m in sources[s].migrations)
     problems.extend(replace(p, database=name) for s in feeding for p in sources[s].problems)
-    database_id = key if not key.startswith("name:") else ""
+    problems.extend(_empty_patterns(members, sources, name))
+    database_id = "" if key.startswith(("name:", "binding:")) else key
     return Database(key, name, database_id, members, migrations, settings.database(name).depends_on)
 
 
-def _read_sources(root: Path, bindings: list[Binding]) -> dict[str, Source]:
+SourceKey = tuple[str, str]  # (migrations_dir, migrations_pattern)
+
+
+def _read_sources(root: Path, bindings: list[Binding]) -> dict[SourceKey, Source]:
     # A directory belongs to the package that holds it, else to the first binder.
-    owners: dict[str, str] = {}
+    owners: dict[SourceKey, str] = {}
     for binding in sorted(bindings, key=lambda b: b.package):
+        key = (binding.migrations_dir, binding.migrations_pattern)
         owns = binding.package == "." or binding.migrations_dir.startswith(binding.package + "/")
-        if owns or binding.migrations_dir not in owners:
-            owners[binding.migrations_dir] = binding.package
-    return {path: read_source(root, path, package) for path, package in owners.items()}
+        if owns or key not in owners:
+            owners[key] = binding.package
+    return {key: read_source(root, key[0], package, key[1]) for key, package in owners.items()}
+
+
+def _empty_patterns(
+    members: tuple[Binding, ...], sources: dict[SourceKey, Source], name: str
+) -> list[Problem]:
+    """A pattern matching nothing, or a nested layout the default pattern never reads."""
+    problems = []
+    for b in members:
+        source = sources[(b.migrations_dir, b.migrations_pattern)]
+        if source.migrations or not source.exists:
+            continue
+        if b.migrations_pattern:
+            message = (
+                f"migrations_pattern {b.migrations_dir}/{b.migrations_pattern} matches no file; "
+                "wrangler applies nothing either"
+            )
+            problems.append(
+                Problem(Severity.WARNING, "source.pattern-empty", message, b.config, b.line, name)
+            )
+        elif source.nested:
+            message = (
+                f"no {b.migrations_dir}/*.sql, but nested files such as {source.nested} (drizzle-kit's "
+                f'layout): set migrations_pattern = "{b.migrations_dir}/*/migration.sql" '
+                "(wrangler >= 4.98) to apply them"
+            )
+            problems.append(
+                Problem(Severity.WARNING, "source.nested", message, b.config, b.line, name)
+            )
+    return problems
+
+
+def _gitignored(config: str) -> Problem:
+    message = (
+        "skipped: .gitignore ignores this wrangler config; to read it, add "
+        f'`[discovery] include_ignored = ["{config}"]` to workspace.toml'
+    )
+    return Problem(Severity.WARNING, "config.gitignored", message, config)
 
 
 def _shadowed(chosen: str, other: str) -> Problem:

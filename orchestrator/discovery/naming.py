@@ -34,7 +34,19 @@ def parse_name(filename: str) -> ParsedName | None:
 
 
 def canonical_of(name: str) -> str:
-    """Canonical identity of a ledger name or file name (``.sql`` optional, any digits)."""
+    """Canonical identity of a ledger name or file name (``.sql`` optional, any digits).
+
+    A nested name (``migrations_pattern``) numbered on its first segment keeps its path:
+    ``000_init/migration.sql`` -> ``0000_init/migration``; an unnumbered nested name is its
+    path without ``.sql``.
+    """
+    if "/" in name:
+        whole = parse_name(name if name.lower().endswith(".sql") else name + ".sql")
+        if whole is not None:
+            return whole.canonical
+        last = name.rsplit("/", 1)[-1]
+        if parse_name(last if last.lower().endswith(".sql") else last + ".sql") is None:
+            return name.removesuffix(".sql")
     base = name.rsplit("/", 1)[-1]
     parsed = parse_name(base if base.lower().endswith(".sql") else base + ".sql")
     return parsed.canonical if parsed else base.removesuffix(".sql")

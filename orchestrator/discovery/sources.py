@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from orchestrator.discovery.naming import ParsedName, parse_name
-from orchestrator.model import Migration, Problem, Severity
+from orchestrator.discovery.pattern import find_files
+from orchestrator.model import NO_NUMBER, Migration, Problem, Severity
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class Source:
     migrations: tuple[Migration, ...]
     problems: tuple[Problem, ...]
     exists: bool = True
+    nested: str = ""  # with no migration at the top: a nested file (drizzle-kit's layout)
 
 
 def checksum(data: bytes) -> str:
@@ -27,21 +29,57 @@ def checksum(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(normalized).hexdigest()
 
 
-def read_source(root: Path, source: str, package: str) -> Source:
-    """Read every ``*.sql`` file directly inside ``source`` (other files are ignored)."""
+def read_source(root: Path, source: str, package: str, pattern: str = "") -> Source:
+    """Read every ``*.sql`` file directly inside ``source`` (other files are ignored).
+
+    With a ``migrations_pattern`` (relative to ``source``), read what it matches at any
+    depth instead; each file's name is its path relative to ``source``.
+    """
     directory = root / source
+    if pattern:
+        if not directory.is_dir():
+            return Source(source, (), (), exists=False)
+        return _read_files(directory, source, package, find_files(directory, pattern))
     try:
-        names = sorted(e.name for e in os.scandir(directory) if e.is_file() and _is_sql(e.name))
+        entries = list(os.scandir(directory))
     except FileNotFoundError:
         return Source(source, (), (), exists=False)
     except OSError as exc:
         problem = Problem(Severity.ERROR, "source.unreadable", f"cannot list: {exc}", source)
         return Source(source, (), (problem,))
-    return _read_files(directory, source, package, names)
+    names = sorted(e.name for e in entries if _is_migration(e))
+    read = _read_files(directory, source, package, names)
+    if not names:
+        nested = find_files(directory, "*/*.sql")[:1]
+        read = replace(read, nested=f"{source}/{nested[0]}" if nested else "")
+    skipped = tuple(_skipped(source, e) for e in sorted(entries, key=lambda e: e.name))
+    return replace(read, problems=read.problems + tuple(p for p in skipped if p is not None))
 
 
-def _is_sql(name: str) -> bool:
-    return name.lower().endswith(".sql")
+def _is_migration(entry: os.DirEntry[str]) -> bool:
+    """As wrangler: a regular file (not a symlink), no dotfile, ending in lower-case ``.sql``."""
+    return (
+        entry.name.endswith(".sql")
+        and not entry.name.startswith(".")
+        and entry.is_file(follow_symlinks=False)
+    )
+
+
+def _skipped(source: str, entry: os.DirEntry[str]) -> Problem | None:
+    """An info line for a file that looks like a migration but wrangler never applies."""
+    if _is_migration(entry) or not entry.name.lower().endswith(".sql"):
+        return None
+    if entry.is_symlink():
+        why = "a symlink"
+    elif entry.name.startswith("."):
+        why = "a dotfile"
+    elif not entry.name.endswith(".sql"):
+        why = "not lower-case .sql"
+    else:
+        return None  # a directory named *.sql
+    file = f"{source}/{entry.name}" if source != "." else entry.name
+    message = f"skipped: {why}, which wrangler never applies"
+    return Problem(Severity.INFO, "source.skipped", message, file)
 
 
 def _read_files(directory: Path, source: str, package: str, names: list[str]) -> Source:
@@ -51,11 +89,12 @@ def _read_files(directory: Path, source: str, package: str, names: list[str]) ->
     by_number: dict[int, str] = {}
     for name in names:
         file = f"{source}/{name}" if source != "." else name
-        parsed = parse_name(name)
+        parsed = parse_name(name) if name.endswith(".sql") else None
         if parsed is None:
             problems.append(_no_number(file))
-            continue
-        problems.extend(_name_problems(parsed, file, by_number, short))
+            parsed = ParsedName(NO_NUMBER, 0, "", name.removesuffix(".sql"))
+        else:
+            problems.extend(_name_problems(parsed, file, by_number, short))
         path = os.path.join(directory, name)
         migration = _read_migration(path, file, source, package, parsed, problems)
         if migration is not None:
@@ -70,8 +109,12 @@ def _name_problems(
 ) -> list[Problem]:
     problems = []
     if parsed.number in by_number:
-        message = f"number {parsed.number} is used twice in this directory: {by_number[parsed.number]} and {file}"
-        problems.append(Problem(Severity.ERROR, "naming.duplicate", message, file))
+        message = (
+            f"number {parsed.number} is used twice in this directory: "
+            f"{by_number[parsed.number]} and {file}; both are applied, by number then name "
+            "(as wrangler does)"
+        )
+        problems.append(Problem(Severity.WARNING, "naming.duplicate", message, file))
     by_number.setdefault(parsed.number, file)
     if parsed.separator == "-":
         message = (
@@ -113,8 +156,11 @@ def _read_migration(
 
 
 def _no_number(file: str) -> Problem:
-    message = "no numeric prefix; name it NNNN_description.sql or it is never applied"
-    return Problem(Severity.ERROR, "naming.no-number", message, file)
+    message = (
+        "no numeric prefix: applied after the numbered migrations, in name order (as wrangler "
+        "does); name it NNNN_description.sql to place it"
+    )
+    return Problem(Severity.WARNING, "naming.unnumbered", message, file)
 
 
 def _short_prefixes(source: str, files: list[str]) -> Problem:

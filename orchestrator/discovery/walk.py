@@ -47,6 +47,7 @@ class Tree:
     configs: tuple[str, ...]
     shadowed: tuple[tuple[str, str], ...]
     migration_dirs: tuple[str, ...]
+    ignored: tuple[str, ...] = ()  # configs .gitignore hides (and include_ignored does not name)
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,15 @@ class _Ignore:
         return self.spec.match_file(inner + "/" if is_dir else inner)
 
 
-def walk_tree(root: Path, include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()) -> Tree:
+def walk_tree(
+    root: Path,
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+    include_ignored: tuple[str, ...] = (),
+) -> Tree:
     """Find configs and ``migrations`` directories under ``root``."""
     configs: list[str] = []
+    hidden: list[str] = []
     shadowed: list[tuple[str, str]] = []
     migration_dirs: list[str] = []
     ignores: dict[str, tuple[_Ignore, ...]] = {"": _read_ignore(root, "", ())}
@@ -72,14 +79,24 @@ def walk_tree(root: Path, include: tuple[str, ...] = (), exclude: tuple[str, ...
         for name in dirnames:
             child = _join(rel, name)
             ignores[child] = _read_ignore(root, child, active)
-        present = [n for n in CONFIG_NAMES if n in filenames and not _ignored(rel, n, active)]
+        present = []
+        for name in (n for n in CONFIG_NAMES if n in filenames):
+            path = _join(rel, name)
+            if not _ignored(rel, name, active) or _matches(path, include_ignored):
+                present.append(name)
+            else:
+                hidden.append(path)
         if present and _included(rel, include):
             chosen = _join(rel, present[0])
             configs.append(chosen)
             shadowed.extend((chosen, _join(rel, other)) for other in present[1:])
         if os.path.basename(dirpath) == "migrations" and any(f.endswith(".sql") for f in filenames):
             migration_dirs.append(rel)
-    return Tree(tuple(configs), tuple(shadowed), tuple(migration_dirs))
+    return Tree(tuple(configs), tuple(shadowed), tuple(migration_dirs), tuple(hidden))
+
+
+def _matches(path: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(path, p) for p in patterns)
 
 
 def _keep_dir(rel: str, name: str, active: tuple[_Ignore, ...], exclude: tuple[str, ...]) -> bool:

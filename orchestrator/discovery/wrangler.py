@@ -7,6 +7,7 @@ as in wrangler: with ``--env NAME`` only that env's entries count.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import tomllib
 from dataclasses import dataclass
@@ -197,20 +198,20 @@ class _Reader:
             "preview_database_id",
             "migrations_dir",
             "migrations_table",
+            "migrations_pattern",
         ):
             value = entry.get(key, "")
             if not isinstance(value, str):
                 self._error_at("config.d1-type", f"`{where}.{key}` must be a string", line)
                 return None
             fields[key] = value.strip()
-        if not fields["database_name"] and is_placeholder_id(fields["database_id"]):
-            message = f"binding {name!r} has neither a database_name nor a database_id"
-            self._error_at("config.database", message, line)
-            return None
         directory = self._migrations_dir(fields["migrations_dir"] or "migrations")
         if directory is None:
             message = f"migrations_dir {fields['migrations_dir']!r} is outside the workspace root"
             self._error_at("config.migrations-dir", message, line)
+            return None
+        pattern = self._pattern(entry, line)
+        if pattern is None:
             return None
         table = fields["migrations_table"] or WRANGLER_LEDGER
         if not IDENTIFIER_RE.match(table):
@@ -230,7 +231,39 @@ class _Reader:
             env=env,
             line=line,
             has_database_id="database_id" in entry,
+            local_name=_local_name(entry, name),
+            migrations_pattern=pattern,
         )
+
+    def _pattern(self, entry: dict[str, Any], line: int | None) -> str | None:
+        """``migrations_pattern`` relative to ``migrations_dir``; wrangler's two errors as ours."""
+        raw = entry.get("migrations_pattern")
+        if raw is None:
+            return ""
+        start = (line or 1) - 1
+        where = next(
+            (n for n, t in enumerate(self.lines[start:], start + 1) if "migrations_pattern" in t),
+            line,
+        )
+        if "migrations_dir" not in entry:
+            message = (
+                f"migrations_pattern {raw!r} is set but migrations_dir is not; set migrations_dir "
+                "too (the pattern must start with it), as wrangler requires"
+            )
+            self._error_at("config.migrations-pattern", message, where)
+            return None
+        directory = normalize_relative(str(entry["migrations_dir"]))
+        pattern = normalize_relative(raw)
+        if directory == ".":
+            return pattern
+        if not pattern.startswith(directory + "/"):
+            message = (
+                f"migrations_pattern {raw!r} must start with {directory + '/'!r} to match "
+                f"migrations_dir {directory!r} (for example {directory + '/*.sql'!r})"
+            )
+            self._error_at("config.migrations-pattern", message, where)
+            return None
+        return pattern[len(directory) + 1 :]
 
     def _migrations_dir(self, value: str) -> str | None:
         """The directory relative to the root; None when it lies outside the workspace."""
@@ -264,3 +297,21 @@ class _Reader:
 
     def _error_at(self, code: str, message: str, line: int | None) -> None:
         self.problems.append(Problem(Severity.ERROR, code, message, self.config, line))
+
+
+def normalize_relative(value: str) -> str:
+    """As wrangler: forward slashes, ``posix.normalize`` (no leading ``./``), no trailing ``/``."""
+    text = value.replace("\\", "/")
+    normalized = posixpath.normpath(text) if text else "."
+    if normalized.startswith("//"):
+        normalized = "/" + normalized.lstrip("/")
+    return normalized if normalized == "/" else normalized.rstrip("/")
+
+
+def _local_name(entry: dict[str, Any], binding: str) -> str:
+    """wrangler's ``preview_database_id ?? database_id ?? binding``, as written (no trimming)."""
+    for key in ("preview_database_id", "database_id"):
+        value = entry.get(key)
+        if isinstance(value, str):
+            return value
+    return binding

@@ -3,8 +3,9 @@
 ``<config dir>/.wrangler/state/v3/d1/miniflare-D1DatabaseObject/<hex>.sqlite``
 (or ``<persist-to>/v3/d1/…``), with ``key = sha256("miniflare-D1DatabaseObject")``,
 ``a = HMAC(key, name)[:16]``, ``b = HMAC(key, a)[:16]``, ``hex = (a + b).hex()``.
-``name`` is ``preview_database_id`` (``--preview``), else ``database_id`` when the
-key is present (even empty: wrangler uses ``database_id ?? binding``), else the binding.
+``name`` is ``preview_database_id ?? database_id ?? binding`` as written in the
+config (no trimming), with or without ``--preview``: wrangler's ``d1 migrations apply
+--local`` and ``wrangler dev`` both open that file.
 """
 
 from __future__ import annotations
@@ -28,10 +29,9 @@ def durable_object_hex(name: str) -> str:
 
 
 def state_name(binding: Binding, preview: bool = False) -> str:
-    """The name miniflare hashes for this binding."""
-    if preview and binding.preview_database_id:
-        return binding.preview_database_id
-    return binding.database_id if binding.has_database_id else binding.binding
+    """The name miniflare hashes for this binding (``preview`` does not change it)."""
+    del preview
+    return binding.state_key
 
 
 def state_file(

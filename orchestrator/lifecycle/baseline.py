@@ -46,7 +46,7 @@ class Baseline:
 def check_to(database: Database, to: int) -> None:
     """``--to`` must name a migration of the database (a typo must not record everything)."""
     if not any(m.number == to for m in database.migrations):
-        highest = max((m.number for m in database.migrations), default=0)
+        highest = max((m.number for m in database.migrations if m.numbered), default=0)
         raise UsageError(
             f"{database.name} has no migration numbered {to:04d}",
             hint=f"its migrations run from 0001 to {highest:04d}",

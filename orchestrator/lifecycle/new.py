@@ -49,7 +49,8 @@ def create_migration(
     workspace = load_workspace(settings, env)
     chosen = choose_binding(workspace.databases, package, binding, env)
     database = next(d for d in workspace.databases if chosen in d.bindings)
-    last = max(database.migrations, key=lambda m: (m.number, m.file), default=None)
+    numbered = (m for m in database.migrations if m.numbered)
+    last = max(numbered, key=lambda m: (m.number, m.file), default=None)
     number = last.number + 1 if last else 1
     directory = target_directory(settings.root, workspace.databases, database, chosen)
     file = f"{directory}/{canonical_name(number, slug)}.sql".removeprefix("./")

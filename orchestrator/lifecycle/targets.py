@@ -115,7 +115,7 @@ def find_database(settings: Settings, env: str | None, name: str) -> Database:
 
 def discover_envs(settings: Settings) -> tuple[str, ...]:
     """Every ``[env.NAME]`` that binds D1 somewhere in the workspace, sorted."""
-    tree = walk_tree(settings.root, settings.include, settings.exclude)
+    tree = walk_tree(settings.root, settings.include, settings.exclude, settings.include_ignored)
     found = {
         env
         for config in tree.configs

@@ -91,7 +91,8 @@ def _naming_problems(database: Database) -> list[Problem]:
     by_number: dict[int, set[str]] = defaultdict(set)
     for migration in database.migrations:
         by_name[migration.name].append(migration)
-        by_number[migration.number].add(migration.name)
+        if migration.numbered:
+            by_number[migration.number].add(migration.name)
     for name, group in sorted(by_name.items()):
         if len(group) > 1:
             files = ", ".join(m.file for m in group)

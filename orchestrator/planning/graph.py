@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from orchestrator.discovery.pattern import path_key
 from orchestrator.model import Migration
 from orchestrator.planning.references import ObjectRefs, object_refs
 
@@ -24,9 +25,10 @@ class Ordered:
     cycle: tuple[Migration, ...] = ()
 
 
-def sort_key(migration: Migration) -> tuple[int, str, str]:
-    """Tie-break rule of the topological order: number, then package, then file."""
-    return (migration.number, migration.package, migration.file)
+def sort_key(migration: Migration) -> tuple[int, str, tuple[tuple[int, int, str], ...]]:
+    """Tie-break rule of the topological order: number, then package, then file (as wrangler
+    compares paths: segment by segment, numbered segments by their number)."""
+    return (migration.number, migration.package, path_key(migration.file))
 
 
 def order_migrations(migrations: Iterable[Migration]) -> Ordered:

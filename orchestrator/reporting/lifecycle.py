@@ -138,7 +138,7 @@ def render_baseline(console: Console, result: Baseline) -> None:
         verb = "recorded" if result.written else "would record"
         say(console, f"{head}: {verb} {len(t.record)} as applied (already recorded: {t.already})")
         for m in t.record:
-            say(console, f"  {m.number:04d}  {m.file}")
+            say(console, f"  {m.number:04d}  {m.file}" if m.numbered else f"  ----  {m.file}")
     if not result.written:
         say(console, "Dry run: nothing written. Pass --yes to record.", "yellow")
 

@@ -55,7 +55,7 @@ def _step_dict(step: Step) -> dict[str, Any]:
     m = step.migration
     return {
         "name": m.name,
-        "number": m.number,
+        "number": m.number if m.numbered else None,
         "file": m.file,
         "package": m.package,
         "checksum": m.checksum,
@@ -130,7 +130,8 @@ def _steps_table(db: DatabasePlan) -> Table:
         status = Text(step.status.value, STATUS_STYLE[step.status])
         if step.out_of_order:
             status.append(" out of order", "bold yellow")
-        table.add_row(f"  {m.number:04d}", m.wrangler_name, m.package, status)
+        number = f"{m.number:04d}" if m.numbered else "----"
+        table.add_row(f"  {number}", m.wrangler_name, m.package, status)
     return table
 
 

@@ -123,7 +123,7 @@ def unused_name(base: str, taken: set[str]) -> str:
 
 def next_number(database: Database) -> int:
     """One more than the highest migration number of every source feeding ``database``."""
-    return max((m.number for m in database.migrations), default=0) + 1
+    return max((m.number for m in database.migrations if m.numbered), default=0) + 1
 
 
 def migration_file(source: str, number: int, description: str) -> str:

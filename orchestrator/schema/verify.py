@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.checks.schema import SchemaSnapshot
+from orchestrator.discovery import require_databases
 from orchestrator.discovery.naming import canonical_of
 from orchestrator.engines import Engine, Target
 from orchestrator.engines.ledger import EMPTY_STATE, LedgerState, merge_states, read_ledger
@@ -86,6 +87,7 @@ def verify_databases(request: ApplyRequest) -> VerifyReport:
     """Verify every selected database on the request's target (read-only)."""
     engine = request.make_engine()
     workspace = load_workspace(request.settings, request.env, request.names)
+    require_databases(workspace)
     replayer = _memoized(replay_schema)
 
     def check(database: Database) -> DatabaseVerdict:

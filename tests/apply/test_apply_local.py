@@ -187,7 +187,7 @@ def test_plan_errors_skip_that_database_only(tree: TreeWriter) -> None:
         {
             "a/wrangler.toml": toml_binding("a-db", ID_A),
             "a/migrations/0001_t.sql": T.format("t"),
-            "a/migrations/001_dup.sql": T.format("dup"),
+            "a/migrations/001_t.sql": T.format("dup"),  # collides with 0001_t once normalized
             "b/wrangler.toml": toml_binding("b-db", ID_B),
             "b/migrations/0001_t.sql": T.format("t"),
         }

@@ -31,7 +31,9 @@ def test_design_example() -> None:
 
 def test_name_rules() -> None:
     assert state_name(binding()) == "00000000-0000-0000-0000-000000000001"
+    # `preview_database_id ?? database_id ?? binding`, with or without --preview
     assert state_name(binding(preview_database_id="p-1"), preview=True) == "p-1"
+    assert state_name(binding(preview_database_id="p-1")) == "p-1"
     # wrangler uses `database_id ?? binding`: an empty id is still the id
     assert state_name(binding(database_id="", has_database_id=True)) == ""
     assert state_name(binding(database_id="", has_database_id=False)) == "DB"

@@ -83,7 +83,7 @@ def test_one_name_two_ids_is_an_error_naming_both_configs(tree: TreeWriter) -> N
     )
 
 
-def test_one_directory_feeding_two_databases_is_an_error(tree: TreeWriter) -> None:
+def test_one_directory_feeding_two_databases_applies_to_each(tree: TreeWriter) -> None:
     root = tree(
         {
             "p/wrangler.toml": toml_binding("one-db", ID_A)
@@ -92,7 +92,13 @@ def test_one_directory_feeding_two_databases_is_an_error(tree: TreeWriter) -> No
         }
     )
     code, plan = cli_json("plan", "--root", str(root))
-    assert code == 1 and {p["code"] for p in plan["problems"]} == {"source.shared"}
+    assert code == 0 and {p["code"] for p in plan["problems"]} == {"source.shared"}
+    assert {p["severity"] for p in plan["problems"]} == {"info"}
+    assert [d["pending"] for d in plan["databases"]] == [1, 1]
+    code, _ = cli_json("apply", "--all", "--root", str(root))
+    assert code == 0
+    for name in ("one-db", "two-db"):
+        assert ledger(state_path(root, name)) == ["0001_t.sql"]
 
 
 def test_engine_api_needs_remote() -> None:

@@ -1,0 +1,1 @@
+CREATE TABLE pages (slug TEXT PRIMARY KEY, html TEXT);
