@@ -20,7 +20,7 @@ RULES: tuple[Rule, ...] = (
          "the number prefix is not 4 digits",
          "rename to NNNN_description.sql (`orchestrate normalize` will do it)", CONVENTION),
     Rule("N002", "naming/numeric-prefix", WARN,
-         "the file name has no numeric prefix, so it is never applied in order",
+         "the file name has no numeric prefix: wrangler applies it after every numbered file",
          "rename to NNNN_description.sql", CONVENTION),
     Rule("N003", "naming/duplicate-number", WARN,
          "two migrations of one database share a number",
@@ -39,7 +39,7 @@ RULES: tuple[Rule, ...] = (
          "write INSERT OR IGNORE (or ON CONFLICT DO NOTHING)", CONVENTION),
     Rule("I004", "idempotency/alter-column", WARN,
          "ALTER TABLE … ADD/DROP/RENAME COLUMN cannot be re-run: SQLite has no IF [NOT] EXISTS for it",
-         "keep the ALTER alone in its migration and rely on the ledger; suppress with a reason", CONVENTION),
+         "keep the ALTER alone in its migration and rely on the ledger; suppress with a reason"),
     Rule("I005", "idempotency/second-run", WARN,
          "measured: the migration fails or changes the schema when run a second time",
          "make every statement re-runnable (IF NOT EXISTS, INSERT OR IGNORE …)", CONVENTION),
@@ -48,7 +48,7 @@ RULES: tuple[Rule, ...] = (
          "start the file with -- Migration:, Created:, Purpose:, Changes:, Verification:", CONVENTION),
     Rule("H002", "header/verification-query", INFO,
          "the header has no verification query",
-         "add a commented query under -- Verification:, e.g. -- SELECT … FROM sqlite_master …", CONVENTION),
+         "add a commented query under -- Verification:, e.g. -- SELECT … FROM sqlite_master …"),
     Rule("S001", "design/single-purpose", WARN,
          "the migration creates or alters more than one table",
          "split it: one table per migration", CONVENTION),
@@ -122,7 +122,7 @@ RULES: tuple[Rule, ...] = (
 
 CONVENTIONS = frozenset(rule.code for rule in RULES if rule.convention)
 # Rules a generated migration (drizzle-kit, prisma migrate diff) is exempt from by default.
-STYLE = CONVENTIONS - {"N002", "N003"}
+STYLE = (CONVENTIONS - {"N002", "N003"}) | {"I004", "H002"}
 
 BY_CODE = {rule.code: rule for rule in RULES}
 BY_SLUG = {rule.slug: rule for rule in RULES}
