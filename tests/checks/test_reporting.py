@@ -87,4 +87,6 @@ def test_docs_describe_every_rule_at_its_severity() -> None:
     for rule in RULES:
         assert f"### {rule.code}\n`{rule.slug}` · {rule.severity.value}" in text, rule.code
         strict = rule.severity_in("strict").value
-        assert f"| {rule.code} | {rule.slug} | {rule.severity.value} | {strict} |" in text, rule.code
+        assert f"| {rule.code} | {rule.slug} | {rule.severity.value} | {strict} |" in text, (
+            rule.code
+        )

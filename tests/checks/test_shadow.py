@@ -65,7 +65,9 @@ def test_second_run_error_versus_alter_warning() -> None:
     assert {(f.rule, f.severity.value) for f in unique} == {("I003", "warning")}
     assert "UNIQUE constraint failed" in unique[0].message
     create = run_rules(["CREATE TABLE t (id INTEGER PRIMARY KEY);"])
-    assert {f.rule for f in create} == {"I001"}  # the measured I005 on that line is the same problem
+    assert {f.rule for f in create} == {
+        "I001"
+    }  # the measured I005 on that line is the same problem
 
 
 def test_second_run_reports_other_failures_past_an_alter() -> None:
