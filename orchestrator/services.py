@@ -3,14 +3,16 @@ targets; none prints or exits."""
 
 from __future__ import annotations
 
-import difflib
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from orchestrator.checks.service import lint_workspace
 from orchestrator.dashboard import Dashboard, LintCounts, build_dashboard
-from orchestrator.discovery import check_env, discover_workspace, require_databases
+from orchestrator.discovery import require_databases
+from orchestrator.discovery.selection import display_root as display_root
+from orchestrator.discovery.selection import load_workspace as load_workspace
+from orchestrator.discovery.selection import select_databases as select_databases
 from orchestrator.engines import Batch, Engine
 from orchestrator.engines.ledger import (
     EMPTY_STATE,
@@ -21,7 +23,7 @@ from orchestrator.engines.ledger import (
     read_ledger,
 )
 from orchestrator.engines.select import choose_engine
-from orchestrator.errors import AuthError, OrchestrateError, UsageError
+from orchestrator.errors import AuthError, OrchestrateError
 from orchestrator.model import (
     Database,
     LedgerRow,
@@ -29,7 +31,6 @@ from orchestrator.model import (
     Problem,
     RunResult,
     Severity,
-    Workspace,
 )
 from orchestrator.planning import build_plan
 from orchestrator.planning.history import HistoryEntry, compare_history
@@ -46,44 +47,6 @@ class Survey:
 
     plan: Plan
     states: dict[str, LedgerState]
-
-
-def load_workspace(
-    settings: Settings, env: str | None = None, names: tuple[str, ...] = ()
-) -> Workspace:
-    """Discover the workspace and keep only the databases named (all when none are)."""
-    workspace = discover_workspace(settings, env)
-    check_env(workspace)
-    return select_databases(workspace, names)
-
-
-def select_databases(workspace: Workspace, names: tuple[str, ...]) -> Workspace:
-    """Keep the databases named by name or id; an unknown name is a usage error."""
-    if not names:
-        return workspace
-    known = {db.name: db for db in workspace.databases} | {db.key: db for db in workspace.databases}
-    for name in names:
-        if name not in known:
-            close = difflib.get_close_matches(name, [db.name for db in workspace.databases], n=1)
-            hint = f"did you mean {close[0]!r}?" if close else "run `orchestrate plan` to list them"
-            env = f" in env {workspace.env!r}" if workspace.env else ""
-            raise UsageError(f"no database called {name!r}{env}", hint=hint)
-    chosen = {known[n].key for n in names}
-    kept = tuple(db for db in workspace.databases if db.key in chosen)
-    kept_names = {db.name for db in kept}
-    problems = tuple(
-        p for p in workspace.problems if p.database is None or p.database in kept_names
-    )
-    return replace(workspace, databases=kept, problems=problems)
-
-
-def display_root(settings: Settings) -> str:
-    """The workspace root as the user would type it: relative to the current directory."""
-    try:
-        rel = os.path.relpath(settings.root, Path.cwd())
-    except ValueError:
-        return settings.root.as_posix()
-    return rel.replace(os.sep, "/")
 
 
 def read_states(
@@ -314,8 +277,6 @@ def lint_counts(
     plan: Plan, settings: Settings, env: str | None = None, names: tuple[str, ...] = ()
 ) -> dict[str, LintCounts]:
     """Lint errors and warnings in each database's pending migrations (nothing pending: no lint)."""
-    from orchestrator.checks.service import lint_workspace  # the checks are only needed here
-
     pending = {s.migration.file: db.database.name for db in plan.databases for s in db.pending}
     if not pending:
         return {}

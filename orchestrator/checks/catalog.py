@@ -10,50 +10,54 @@ from orchestrator.checks.findings import Rule
 from orchestrator.model import Severity
 
 ERR, WARN, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+# A convention (idempotency, headers, naming, style) is a warning by default and an
+# error under ``[lint] profile = "strict"``; every other error fails or loses data on D1.
+CONVENTION = True
+PROFILES = ("default", "strict")
 
 RULES: tuple[Rule, ...] = (
     Rule("N001", "naming/four-digit-prefix", WARN,
          "the number prefix is not 4 digits",
-         "rename to NNNN_description.sql (`orchestrate normalize` will do it)"),
-    Rule("N002", "naming/numeric-prefix", ERR,
-         "the file name has no numeric prefix, so it is never applied in order",
-         "rename to NNNN_description.sql"),
-    Rule("N003", "naming/duplicate-number", ERR,
+         "rename to NNNN_description.sql (`orchestrate normalize` will do it)", CONVENTION),
+    Rule("N002", "naming/numeric-prefix", WARN,
+         "the file name has no numeric prefix: wrangler applies it after every numbered file",
+         "rename to NNNN_description.sql", CONVENTION),
+    Rule("N003", "naming/duplicate-number", WARN,
          "two migrations of one database share a number",
-         "renumber the newer migration"),
+         "renumber the newer migration", CONVENTION),
     Rule("N004", "naming/snake-case", WARN,
          "the description is not lowercase snake case",
-         "rename to NNNN_lowercase_words.sql"),
-    Rule("I001", "idempotency/create-if-not-exists", ERR,
+         "rename to NNNN_lowercase_words.sql", CONVENTION),
+    Rule("I001", "idempotency/create-if-not-exists", WARN,
          "CREATE TABLE/INDEX/VIEW/TRIGGER without IF NOT EXISTS fails on a second run",
-         "write CREATE … IF NOT EXISTS"),
-    Rule("I002", "idempotency/drop-if-exists", ERR,
+         "write CREATE … IF NOT EXISTS", CONVENTION),
+    Rule("I002", "idempotency/drop-if-exists", WARN,
          "DROP without IF EXISTS fails on a second run",
-         "write DROP … IF EXISTS"),
-    Rule("I003", "idempotency/seed-insert", ERR,
+         "write DROP … IF EXISTS", CONVENTION),
+    Rule("I003", "idempotency/seed-insert", WARN,
          "a plain INSERT of literal seed rows fails or duplicates rows on a second run",
-         "write INSERT OR IGNORE (or ON CONFLICT DO NOTHING)"),
+         "write INSERT OR IGNORE (or ON CONFLICT DO NOTHING)", CONVENTION),
     Rule("I004", "idempotency/alter-column", WARN,
          "ALTER TABLE … ADD/DROP/RENAME COLUMN cannot be re-run: SQLite has no IF [NOT] EXISTS for it",
          "keep the ALTER alone in its migration and rely on the ledger; suppress with a reason"),
-    Rule("I005", "idempotency/second-run", ERR,
+    Rule("I005", "idempotency/second-run", WARN,
          "measured: the migration fails or changes the schema when run a second time",
-         "make every statement re-runnable (IF NOT EXISTS, INSERT OR IGNORE …)"),
+         "make every statement re-runnable (IF NOT EXISTS, INSERT OR IGNORE …)", CONVENTION),
     Rule("H001", "header/fields", WARN,
          "the header comment lacks fields the strategy document requires",
-         "start the file with -- Migration:, Created:, Purpose:, Changes:, Verification:"),
+         "start the file with -- Migration:, Created:, Purpose:, Changes:, Verification:", CONVENTION),
     Rule("H002", "header/verification-query", INFO,
          "the header has no verification query",
          "add a commented query under -- Verification:, e.g. -- SELECT … FROM sqlite_master …"),
     Rule("S001", "design/single-purpose", WARN,
          "the migration creates or alters more than one table",
-         "split it: one table per migration"),
+         "split it: one table per migration", CONVENTION),
     Rule("S002", "design/foreign-key-index", WARN,
          "a foreign-key column has no index",
          "CREATE INDEX IF NOT EXISTS idx_<table>_<column> ON <table>(<column>)"),
     Rule("S003", "design/timestamp-text", INFO,
          "a timestamp column is not TEXT with DEFAULT (datetime('now'))",
-         "declare it TEXT DEFAULT (datetime('now'))"),
+         "declare it TEXT DEFAULT (datetime('now'))", CONVENTION),
     Rule("R001", "recreation/lost-objects", ERR,
          "a table recreation does not recreate an index, trigger or view of the old table",
          "recreate every index, trigger and view after the RENAME"),
@@ -115,6 +119,10 @@ RULES: tuple[Rule, ...] = (
          "a suppression matches no finding (reported by `check` only)",
          "remove it"),
 )  # fmt: skip
+
+CONVENTIONS = frozenset(rule.code for rule in RULES if rule.convention)
+# Rules a generated migration (drizzle-kit, prisma migrate diff) is exempt from by default.
+STYLE = (CONVENTIONS - {"N002", "N003"}) | {"I004", "H002"}
 
 BY_CODE = {rule.code: rule for rule in RULES}
 BY_SLUG = {rule.slug: rule for rule in RULES}

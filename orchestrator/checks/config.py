@@ -4,6 +4,8 @@
     select = ["all"]                 # codes, slugs, families ("naming") or letters ("N")
     ignore = ["H002"]
     severity = { S003 = "off", I004 = "info" }
+    profile = "strict"               # conventions (idempotency, naming, headers) become errors
+    generated = "check"              # also hold drizzle-kit / prisma output to the style rules
 
     [lint.databases."io-db"]         # applies to findings of that database
     ignore = ["N001"]
@@ -26,7 +28,7 @@ from typing import Any
 
 import pathspec
 
-from orchestrator.checks.catalog import BY_CODE, BY_SLUG, resolve, selector_names
+from orchestrator.checks.catalog import BY_CODE, BY_SLUG, PROFILES, STYLE, resolve, selector_names
 from orchestrator.checks.findings import Finding
 from orchestrator.errors import ConfigError
 from orchestrator.model import Severity
@@ -35,7 +37,8 @@ from orchestrator.settings import key_line
 OFF = "off"
 _LEVELS = (*(s.value for s in Severity), OFF)
 _LAYER_KEYS = ("select", "ignore", "severity")
-_TOP_KEYS = (*_LAYER_KEYS, "databases", "paths")
+_TOP_KEYS = (*_LAYER_KEYS, "databases", "paths", "profile", "generated")
+_GENERATED = ("exempt", "check")
 
 
 @dataclass(frozen=True)
@@ -75,18 +78,32 @@ class LintConfig:
     base: Layer = field(default_factory=Layer)
     databases: Mapping[str, Layer] = field(default_factory=dict)
     paths: tuple[PathLayer, ...] = ()
+    profile: str = "default"
+    generated: str = "exempt"
 
-    def grade(self, finding: Finding) -> Finding | None:
-        """The finding at its configured severity, or None when its rule is off here."""
+    def grade(self, finding: Finding, generated: bool = False) -> Finding | None:
+        """The finding at its configured severity, or None when its rule is off here.
+
+        ``generated``: the finding's file is drizzle-kit or prisma output, which is
+        exempt from the style rules unless ``generated = "check"``.
+        """
         if finding.rule not in BY_CODE:
             return finding
-        enabled, level = True, finding.severity.value
+        if generated and self.generated == "exempt" and finding.rule in STYLE:
+            return None
+        enabled, level = True, self._start(finding).value
         for layer in self._layers(finding):
             enabled = layer.enabled(finding.rule, enabled)
             level = layer.level(finding.rule, level)
         if not enabled or level == OFF:
             return None
         return replace(finding, severity=Severity(level))
+
+    def _start(self, finding: Finding) -> Severity:
+        rule = BY_CODE[finding.rule]
+        if finding.severity is rule.severity:
+            return rule.severity_in(self.profile)
+        return finding.severity
 
     def _layers(self, finding: Finding) -> list[Layer]:
         layers = [self.base]
@@ -110,7 +127,18 @@ def parse_lint_config(raw: Mapping[str, Any], source: Path | None = None) -> Lin
         PathLayer(glob, compile_glob(glob), _layer(section, where, f"lint.paths.{glob}"))
         for glob, section in where.table(raw.get("paths", {}), "lint.paths").items()
     )
-    return LintConfig(base, databases, paths)
+    profile = _choice(raw, where, "profile", PROFILES)
+    generated = _choice(raw, where, "generated", _GENERATED)
+    return LintConfig(base, databases, paths, profile, generated)
+
+
+def _choice(raw: Mapping[str, Any], where: _Where, key: str, allowed: tuple[str, ...]) -> str:
+    value = raw.get(key, allowed[0])
+    if value not in allowed:
+        raise where.error(
+            f"lint.{key} must be one of {', '.join(map(repr, allowed))}, not {value!r}", key
+        )
+    return str(value)
 
 
 def compile_glob(glob: str) -> pathspec.PathSpec:  # type: ignore[type-arg]

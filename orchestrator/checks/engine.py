@@ -7,9 +7,8 @@ import multiprocessing
 import signal
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from orchestrator.checks.catalog import BY_CODE
 from orchestrator.checks.config import LintConfig
 from orchestrator.checks.findings import Finding
 from orchestrator.checks.parsed import ParsedMigration
@@ -128,33 +127,75 @@ def finish(
     suppressions: Sequence[Suppression],
     config: LintConfig,
     report_unused: bool,
+    generated: frozenset[str] = frozenset(),
 ) -> tuple[Finding, ...]:
-    """Add suppression findings, drop duplicates, apply ``[lint]`` and inline suppressions, sort."""
+    """Add suppression findings, drop duplicates, apply ``[lint]`` and inline suppressions,
+    fold per-directory naming findings, sort. ``generated``: files drizzle-kit or prisma wrote."""
+
+    def grade(finding: Finding) -> Finding | None:
+        return config.grade(finding, finding.file in generated)
+
     everything = deduplicate([*findings, *suppression_findings(suppressions)])
-    graded = [g for g in (config.grade(f) for f in everything) if g is not None]
+    graded = [g for g in (grade(f) for f in everything) if g is not None]
     kept, used = apply_suppressions(graded, suppressions)
     if report_unused:
         # A suppression of rules the config switched off is not stale, just idle.
-        live = [s for s in suppressions if any(config.grade(stand_in(s, c)) for c in s.codes)]
-        kept += [g for g in (config.grade(f) for f in unused_findings(live, used)) if g]
-    return tuple(sorted(kept, key=lambda f: f.sort_key))
+        live = [s for s in suppressions if any(grade(stand_in(s, c)) for c in s.codes)]
+        kept += [g for g in (grade(f) for f in unused_findings(live, used)) if g]
+    return tuple(sorted(fold_directories(kept), key=lambda f: f.sort_key))
+
+
+# Statements a static rule already predicts SQLite refuses: the shadow failure adds nothing.
+_PREDICTS_FAILURE = frozenset({"L001", "L002", "L003", "D007"})
+# A measured second-run failure (I005) where a static idempotency finding already is.
+_IDEMPOTENCY = frozenset({"I001", "I002", "I003", "I004"})
 
 
 def deduplicate(findings: list[Finding]) -> list[Finding]:
-    """One finding per (rule, file, line); a shadow failure where a static error already is goes."""
-    static_errors = {
-        (f.file, f.line) for f in findings if f.is_error and f.rule in BY_CODE and f.rule != "L004"
-    }
+    """One finding per problem: per (rule, file, line); the shadow's first-run failure (L004)
+    only where no static rule predicts that very refusal; the measured second run (I005)
+    only where no static idempotency rule stands on the same line."""
+    at_line: dict[tuple[str | None, int | None], set[str]] = {}
+    for finding in findings:
+        at_line.setdefault((finding.file, finding.line), set()).add(finding.rule)
     seen: set[tuple[str, str | None, int | None]] = set()
     result = []
     for finding in findings:
         key = (finding.rule, finding.file, finding.line)
-        if key in seen or (
-            finding.rule == "L004" and (finding.file, finding.line) in static_errors
-        ):
+        others = at_line[(finding.file, finding.line)]
+        if key in seen or _covered(finding.rule, others):
             continue
         seen.add(key)
         result.append(finding)
+    return result
+
+
+def _covered(rule: str, others: set[str]) -> bool:
+    if rule == "L004":
+        return bool(others & _PREDICTS_FAILURE)
+    return rule == "I005" and bool(others & _IDEMPOTENCY)
+
+
+# Per-file rules that, when a whole directory shares the habit, are one finding there.
+FOLDED = frozenset({"N001", "N004"})
+
+
+def fold_directories(findings: list[Finding]) -> list[Finding]:
+    """N001/N004 on several files of one directory: one finding there, with the count."""
+    groups: dict[tuple[str, str, str], list[Finding]] = {}
+    for finding in findings:
+        if finding.rule in FOLDED and finding.file:
+            folder = finding.file.rpartition("/")[0]
+            groups.setdefault((finding.rule, folder, finding.severity.value), []).append(finding)
+    folded = {id(f) for group in groups.values() if len(group) > 1 for f in group}
+    result = [f for f in findings if id(f) not in folded]
+    for (_, folder, _), group in groups.items():
+        if len(group) > 1:
+            first = min(group, key=lambda f: f.sort_key)
+            message = (
+                f"{len(group)} files in {folder or '.'}/ (first: {first.file}): {first.message}"
+            )
+            result.append(replace(first, message=message))
     return result
 
 

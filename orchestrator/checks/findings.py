@@ -16,6 +16,11 @@ class Rule:
     severity: Severity
     summary: str
     fix: str
+    convention: bool = False
+
+    def severity_in(self, profile: str) -> Severity:
+        """The rule's severity under a profile: ``strict`` raises conventions to errors."""
+        return Severity.ERROR if profile == "strict" and self.convention else self.severity
 
     @property
     def family(self) -> str:

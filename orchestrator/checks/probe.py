@@ -134,6 +134,8 @@ def insert_row(
     """Try candidate values until SQLite accepts a row; False when none fits."""
     columns = [c for c in table.columns if c.hidden == 0]
     options = {c.name: candidates(conn, table, c, definition, row) for c in columns}
+    if any(not opts for opts in options.values()):
+        return False  # e.g. a NOT NULL foreign key whose parent table holds no row
     choice = dict.fromkeys(options, 0)
     for _ in range(_ATTEMPTS):
         values = {name: opts[choice[name] % len(opts)] for name, opts in options.items()}

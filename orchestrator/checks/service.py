@@ -10,14 +10,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestrator.checks.catalog import rule
 from orchestrator.checks.config import LintConfig, parse_lint_config
 from orchestrator.checks.engine import UnitResult, analyze_units, finish
 from orchestrator.checks.findings import Finding
+from orchestrator.checks.generated import generated_files
 from orchestrator.checks.inputs import is_under, loose_units, plan_units, relative_paths
 from orchestrator.checks.rules.naming import NO_NUMBER
+from orchestrator.discovery.selection import display_root, load_workspace
 from orchestrator.model import Plan, Problem, Severity
 from orchestrator.planning import build_plan
-from orchestrator.services import display_root, load_workspace
 from orchestrator.settings import Settings
 
 # Plan problems that lint rules report per file instead (N001, N003).
@@ -78,7 +80,7 @@ def lint_workspace(
     results = analyze_units(units, False, workers(settings))
     raw = [f for r in results for f in r.findings] + _no_number(plan.all_problems)
     findings = [f for f in raw if f.file is not None and is_under(f.file, selected)]
-    return _report(plan.root, results, findings, config, report_unused=False)
+    return _report(settings, plan.root, results, findings, config, report_unused=False)
 
 
 def check_workspace(
@@ -89,7 +91,7 @@ def check_workspace(
     plan = _plan(settings, env, names)
     results = analyze_units(plan_units(plan, ()), True, workers(settings))
     findings = [f for r in results for f in r.findings] + problem_findings(plan.all_problems)
-    return _report(plan.root, results, findings, config, report_unused=True)
+    return _report(settings, plan.root, results, findings, config, report_unused=True)
 
 
 def workers(settings: Settings) -> int:
@@ -102,6 +104,7 @@ def _plan(settings: Settings, env: str | None, names: tuple[str, ...]) -> Plan:
 
 
 def _report(
+    settings: Settings,
     root: str,
     results: list[UnitResult],
     findings: list[Finding],
@@ -109,8 +112,9 @@ def _report(
     report_unused: bool,
 ) -> LintReport:
     suppressions = [s for r in results for s in r.suppressions]
-    final = finish(findings, suppressions, config, report_unused)
     sources = {m.file: m.sql for r in results for m in r.unit.migrations}
+    generated = generated_files(sources, settings.root)
+    final = finish(findings, suppressions, config, report_unused, generated)
     replays = tuple(_summary(r) for r in results)
     return LintReport(root, final, sources, replays, len(sources))
 
@@ -147,7 +151,7 @@ def _no_number(problems: Iterable[Problem]) -> list[Finding]:
     found = []
     for p in problems:
         if p.code == "naming.no-number":
-            found.append(Finding("N002", Severity.ERROR, NO_NUMBER, p.file, 1, p.database))
+            found.append(Finding("N002", rule("N002").severity, NO_NUMBER, p.file, 1, p.database))
         elif (
             p.code.startswith("source.") and p.is_error
         ):  # not UTF-8, unreadable: never skip silently

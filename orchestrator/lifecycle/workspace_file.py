@@ -84,6 +84,7 @@ def init_workspace(settings: Settings, databases: tuple[Database, ...]) -> InitR
         for line in HEADER:
             doc.add(tomlkit.comment(line))
     added, kept = _add_top_keys(doc, settings)
+    (added if _add_lint(doc) else kept).append("lint.profile")
     added_dbs, kept_dbs = _add_databases(doc, databases)
     if created or added or added_dbs:
         path.write_text(tomlkit.dumps(doc), encoding="utf-8")
@@ -125,6 +126,31 @@ def _add_commented(doc: TOMLDocument, name: str, value: Any, comment: str) -> No
     lines = "".join(f"# {line}\n" for line in textwrap.wrap(comment, COMMENT_WIDTH))
     item.trivia.indent = "\n" + lines
     doc.add(name, item)
+
+
+LINT_COMMENT = (
+    'What `orchestrate check` fails on. "default": only what fails or loses data on D1 '
+    "(cascade loss, transaction statements, a real replay failure …); conventions "
+    '(idempotency, headers, naming) are warnings. "strict": conventions are errors too, for '
+    "teams whose migrations must all be re-runnable. docs/lint-rules.md lists both severities."
+)
+
+
+def _add_lint(doc: TOMLDocument) -> bool:
+    """Add ``[lint] profile`` with its explanation; False when the user already chose."""
+    section = doc.get("lint")
+    if isinstance(section, Table) and "profile" in section:
+        return False
+    if section is None:
+        doc.add(tomlkit.nl())
+        section = tomlkit.table()
+        doc.add("lint", section)
+    if not isinstance(section, Table):
+        raise ConfigError("`lint` must be a table", file=WORKSPACE_FILE)
+    for line in textwrap.wrap(LINT_COMMENT, COMMENT_WIDTH):
+        section.add(tomlkit.comment(line))
+    section.add("profile", "default")
+    return True
 
 
 def _add_databases(

@@ -78,7 +78,7 @@ CASES: list[tuple[str, list[Spec], list[Spec]]] = [
     # An INSERT's measured second run is reported under I003, so its suppression covers it.
     ("I003", [T, "INSERT INTO t (id, name) SELECT 1, 'a';"], [T, "INSERT OR IGNORE INTO t (id, name) SELECT 1, 'a';"]),
     ("I003", ["CREATE TABLE IF NOT EXISTS log (msg TEXT);\nINSERT INTO log (msg) SELECT 'hello';"], ["CREATE TABLE IF NOT EXISTS log (msg TEXT UNIQUE);\nINSERT OR IGNORE INTO log (msg) SELECT 'hello';"]),
-    ("I005", [T, "CREATE TABLE copy AS SELECT * FROM t;"], [T, "CREATE TABLE IF NOT EXISTS copy AS SELECT * FROM t;"]),
+    ("I005", [T, "DROP TABLE IF EXISTS c;\nCREATE TABLE IF NOT EXISTS c AS SELECT * FROM t;\nDROP TABLE IF EXISTS t;\nCREATE TABLE IF NOT EXISTS t AS SELECT *, 1 AS extra FROM c;"], [T, "CREATE TABLE IF NOT EXISTS copy AS SELECT * FROM t;"]),
     ("H001", [M("-- adds t\n" + T, header=False)], [T]),
     ("H002", [M("-- Migration: 0001 - t\n-- Created: 2025-01-01\n-- Purpose: p\n-- Changes: t\n-- Verification:\n-- look at it\n" + T, header=False)], [T]),
     (

@@ -57,14 +57,17 @@ def test_model_migrations_replay_too() -> None:
 
 
 def test_second_run_error_versus_alter_warning() -> None:
-    # DESIGN.md: an ALTER that cannot re-run is a warning; any other failure is an error.
+    # DESIGN.md: an ALTER that cannot re-run is a warning; any other second-run failure is
+    # reported once under the idempotency rules: a warning by default, an error when strict.
     alter = run_rules([T, "ALTER TABLE t ADD COLUMN c TEXT;"])
     assert {(f.rule, f.severity.value) for f in alter} == {("I004", "warning")}
     unique = run_rules([T, "INSERT INTO t (id, name) SELECT 1, 'x';"])
-    assert {(f.rule, f.severity.value) for f in unique} == {("I003", "error")}
+    assert {(f.rule, f.severity.value) for f in unique} == {("I003", "warning")}
     assert "UNIQUE constraint failed" in unique[0].message
     create = run_rules(["CREATE TABLE t (id INTEGER PRIMARY KEY);"])
-    assert {f.rule for f in create} == {"I001", "I005"}
+    assert {f.rule for f in create} == {
+        "I001"
+    }  # the measured I005 on that line is the same problem
 
 
 def test_second_run_reports_other_failures_past_an_alter() -> None:

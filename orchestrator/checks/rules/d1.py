@@ -44,7 +44,7 @@ def check_cascade_loss(ctx: Context) -> Iterator[Finding]:
         snapshot = ctx.at(index)
         if not shape.is_drop() or not shape.name or snapshot is None:
             continue
-        hit = affected_children(snapshot, shape.name, _dropped_before(ctx, index))
+        hit = affected_children(snapshot, shape.name, _dropped_anyway(ctx, index))
         restored = _restored_later(ctx, index)
         open_ = {child: how for child, how in hit.items() if child not in restored}
         if open_:
@@ -70,8 +70,13 @@ def affected_children(snapshot: SchemaSnapshot, parent: str, gone: set[str]) -> 
     return hit
 
 
-def _dropped_before(ctx: Context, index: int) -> set[str]:
-    return {s.name for s in ctx.migration.shapes[:index] if s.is_drop() and s.name}
+def _dropped_anyway(ctx: Context, index: int) -> set[str]:
+    """Tables this migration drops itself, before or after the parent: losing their rows
+    to the cascade loses nothing, unless the migration still copies from them after it."""
+    shapes = ctx.migration.shapes
+    dropped = {s.name.lower() for s in shapes if s.is_drop() and s.name}
+    read_later = {s.copy_from.lower() for s in shapes[index + 1 :] if s.copy_from}
+    return dropped - read_later
 
 
 def _restored_later(ctx: Context, index: int) -> set[str]:

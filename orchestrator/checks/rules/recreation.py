@@ -45,10 +45,14 @@ def lost_objects(
         return []
     kept_names = {i.name.lower() for i in new.indexes} if new else set()
     kept_shapes = {i.shape for i in new.indexes} if new else set()
+    columns = {c.lower() for c in new.column_names} if new else set()
     lost = [
         f"{i.name} (index)"
         for i in old.indexes
-        if i.origin == "c" and i.name.lower() not in kept_names and i.shape not in kept_shapes
+        if i.origin == "c"
+        and i.name.lower() not in kept_names
+        and i.shape not in kept_shapes
+        and _columns_kept(i.columns, columns, new is not None)
     ]
     names = {o.name.lower() for o in after.others}
     for other in before.others:
@@ -57,6 +61,11 @@ def lost_objects(
         ):
             lost.append(f"{other.name} ({other.type})")
     return lost
+
+
+def _columns_kept(indexed: tuple[str | None, ...], columns: set[str], known: bool) -> bool:
+    # An index on a column the recreation removed on purpose cannot be recreated: not lost.
+    return not known or all(c is None or c.lower() in columns for c in indexed)
 
 
 def _depends_on(sql: str, table: str, name: str) -> bool:

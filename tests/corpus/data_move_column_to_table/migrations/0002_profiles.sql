@@ -1,0 +1,3 @@
+CREATE TABLE IF NOT EXISTS profiles (user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE, bio TEXT);
+INSERT INTO profiles (user_id, bio) SELECT id, bio FROM users WHERE bio IS NOT NULL;
+ALTER TABLE users DROP COLUMN bio;

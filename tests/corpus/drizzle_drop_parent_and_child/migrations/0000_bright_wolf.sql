@@ -1,0 +1,14 @@
+CREATE TABLE `users` (
+	`id` integer PRIMARY KEY NOT NULL,
+	`email` text NOT NULL,
+	`created_at` integer NOT NULL
+);
+
+--> statement-breakpoint
+CREATE TABLE `posts` (
+	`id` integer PRIMARY KEY NOT NULL,
+	`author_id` integer NOT NULL,
+	`title` text NOT NULL,
+	FOREIGN KEY (`author_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
+);
+

@@ -1,0 +1,1 @@
+INSERT INTO articles_fts(articles_fts) VALUES ('rebuild');

@@ -1,0 +1,1 @@
+CREATE INDEX IF NOT EXISTS idx_posts_user ON posts(user_id);

@@ -1,0 +1,2 @@
+CREATE TABLE IF NOT EXISTS plans (id TEXT PRIMARY KEY, price INTEGER NOT NULL);
+INSERT OR IGNORE INTO plans (id, price) VALUES ('free', 0), ('pro', 1200);

@@ -1,0 +1,2 @@
+CREATE TABLE IF NOT EXISTS posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id));
+CREATE INDEX IF NOT EXISTS idx_posts_user ON posts(user_id);
