@@ -17,12 +17,13 @@ from orchestrator.engines.ledger import (
     LedgerNames,
     LedgerState,
     LockInfo,
-    committed_batch,
     create_statements,
     ensure_and_lock_batch,
     lock_statements,
     parse_state,
+    recorded_in,
     release_lock_batch,
+    settle_conflict,
     timing_statements,
 )
 from orchestrator.errors import (
@@ -42,6 +43,7 @@ from orchestrator.runner.batches import (
     migration_batch,
     steps_to_apply,
     sync_batch,
+    wrangler_entries,
 )
 
 LOCK_POLL_S = 0.2
@@ -87,6 +89,17 @@ class Owner:
         now = time.time()
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now))
         return LockInfo(self.id, self.host, self.pid, stamp, now + ttl)
+
+
+class _AppliedElsewhere(Exception):
+    """A migration's batch hit the ledger's UNIQUE guard: another writer recorded it.
+
+    ``state`` is the ledger as re-read just now (it settles what else that writer did).
+    """
+
+    def __init__(self, state: LedgerState) -> None:
+        super().__init__("applied by another writer")
+        self.state = state
 
 
 def apply_database(
@@ -255,10 +268,16 @@ class _Steps:
         status: RunStatus,
         applied: list[AppliedMigration],
         error: OrchestrateError | Refusal | None = None,
+        elsewhere: tuple[str, ...] = (),
     ) -> Result:
         warnings = tuple(
             f"{t} is not wrangler's ledger (columns differ); left alone" for t in self.state.foreign
         )
+        if elsewhere:
+            warnings += (
+                f"{len(elsewhere)} migration(s) applied by another writer during this run, "
+                f"not run again: {', '.join(elsewhere)}",
+            )
         message = error.message if error is not None else None
         file = error.file if error is not None else None
         line = error.line if isinstance(error, OrchestrateError) else None
@@ -271,6 +290,7 @@ class _Steps:
             line,
             (self.target.label,),
             warnings=warnings,
+            elsewhere=elsewhere,
         )
 
     def run(self) -> Result:
@@ -285,19 +305,49 @@ class _Steps:
         if sync is not None:
             self.session.run(sync)
         job.progress.started(job.database.name, len(chosen))
+        return self.run_steps(list(chosen))
+
+    def run_steps(self, pending: list[Step]) -> Result:
+        """Apply ``pending`` in order; a step another writer recorded is skipped, not failed."""
+        job, total = self.job, len(pending)
         applied: list[AppliedMigration] = []
-        for index, step in enumerate(chosen):
+        elsewhere: list[str] = []
+        while pending:
+            step = pending.pop(0)
+            done = len(applied) + len(elsewhere)
             if job.cancel.is_set():
-                return self.result(RunStatus.INTERRUPTED, applied, OrchestrateError("interrupted"))
-            job.progress.step(job.database.name, index, len(chosen), step.migration.file)
+                return self.result(
+                    RunStatus.INTERRUPTED,
+                    applied,
+                    OrchestrateError("interrupted"),
+                    tuple(elsewhere),
+                )
+            job.progress.step(job.database.name, done, total, step.migration.file)
             try:
                 applied.append(self.apply_step(step))
+            except _AppliedElsewhere as found:
+                elsewhere.append(step.migration.name)
+                # That writer is at work: skip what the fresh ledger shows it has done since.
+                taken = [s for s in pending if self.recorded(found.state, s)]
+                elsewhere += [s.migration.name for s in taken]
+                pending = [s for s in pending if s not in taken]
             except MigrationError as exc:
-                return self.result(RunStatus.FAILED, applied, exc)
-        return self.result(RunStatus.OK if applied else RunStatus.UP_TO_DATE, applied)
+                return self.result(RunStatus.FAILED, applied, exc, tuple(elsewhere))
+        status = RunStatus.OK if applied else RunStatus.UP_TO_DATE
+        return self.result(status, applied, None, tuple(elsewhere))
+
+    def recorded(self, state: LedgerState, step: Step) -> bool:
+        """Does ``state`` record ``step`` under our name or any of wrangler's?"""
+        names = [n for _, n in wrangler_entries(self.job.database, step.migration, ())]
+        return recorded_in(state, step.migration.filename, names)
 
     def apply_step(self, step: Step) -> AppliedMigration:
-        """One migration as one atomic batch; an unknown outcome is settled by the ledger."""
+        """One migration as one atomic batch; a failure or unknown outcome is settled by the ledger.
+
+        Raises ``_AppliedElsewhere`` when the ledger shows another writer recorded the
+        migration (our batch then failed whole on the UNIQUE guard), ``MigrationError``
+        when the migration itself failed.
+        """
         job, names, migration = self.job, self.job.names, step.migration
         expires = time.time() + job.options.lock_ttl
         batch = migration_batch(
@@ -307,27 +357,39 @@ class _Steps:
             try:
                 result = self.session.run(batch)
             except BatchError as exc:
-                # A resend can lose the race to a first send that committed late (its
-                # ledger row is UNIQUE, so it fails as a whole): the ledger tells.
-                if attempt > 1 and _committed(self.session, names, migration.filename):
-                    return AppliedMigration(migration.name, migration.file, 0.0, timed=False)
+                settled = self.settle(step, resent=attempt > 1)
+                if settled is not None:
+                    return settled
                 failing = batch.statements[exc.index] if exc.index is not None else None
                 line = failing.line if failing is not None and failing.file else None
                 raise MigrationError(exc.sqlite_message, file=migration.file, line=line) from None
             except OutcomeUnknown:
                 # Never resend blindly: the ledger row commits with the migration, so it tells.
-                if _committed(self.session, names, migration.filename):
-                    return AppliedMigration(migration.name, migration.file, 0.0, timed=False)
+                settled = self.settle(step, resent=True)
+                if settled is not None:
+                    return settled
                 if attempt == UNKNOWN_OUTCOME_ATTEMPTS:
                     raise
                 continue
             return AppliedMigration(migration.name, migration.file, result.duration_ms)
         raise AssertionError("unreachable")
 
+    def settle(self, step: Step, resent: bool) -> AppliedMigration | None:
+        """Re-read the ledger after a failed or unanswered send of ``step``.
 
-def _committed(session: Session, names: LedgerNames, filename: str) -> bool:
-    rows = session.run(committed_batch(names, filename)).rows[0]
-    return bool(rows and int(rows[0]["n"]) > 0)
+        Our own row after a resend (or a send whose answer was lost) is our own late
+        commit; a row of any ledger otherwise is another writer's (``_AppliedElsewhere``);
+        no row: the migration did not commit (None).
+        """
+        migration = step.migration
+        wrangler_names = [n for _, n in wrangler_entries(self.job.database, migration, ())]
+        state = settle_conflict(self.session, self.job.names, migration.filename, wrangler_names)
+        if state is None:
+            return None
+        ours = any(r.name == migration.filename for r in state.own)
+        if resent and ours:
+            return AppliedMigration(migration.name, migration.file, 0.0, timed=False)
+        raise _AppliedElsewhere(state)
 
 
 def _with_bookmark(result: Result, database: Database, bookmark: str | None) -> Result:
@@ -360,6 +422,7 @@ def _combine(database: Database, results: list[Result], seconds: float) -> Resul
     targets = tuple(t for r in results for t in r.targets)
     applied = max(results, key=lambda r: len(r.applied)).applied if worst else worst.applied
     warnings = tuple(dict.fromkeys(w for r in results for w in r.warnings))
+    elsewhere = tuple(dict.fromkeys(n for r in results for n in r.elsewhere))
     return Result(
         database.name,
         worst.status if not worst else _best_status(results),
@@ -373,6 +436,7 @@ def _combine(database: Database, results: list[Result], seconds: float) -> Resul
         restore_command=next((r.restore_command for r in results if r.restore_command), None),
         warnings=warnings,
         seconds=seconds,
+        elsewhere=elsewhere,
     )
 
 
