@@ -211,7 +211,11 @@ def test_dry_run_prints_the_exact_sql_and_writes_nothing(tree: TreeWriter) -> No
     code, out, _ = cli("apply", "--all", "--dry-run", "--root", str(root))
     assert code == 0
     assert "CREATE TABLE IF NOT EXISTS t (x TEXT DEFAULT 'a;b');" in out
-    assert 'INSERT INTO "_migrations"' in out and 'INSERT INTO "d1_migrations" (name)' in out and 'OR IGNORE' not in out
+    assert (
+        'INSERT INTO "_migrations"' in out
+        and 'INSERT INTO "d1_migrations" (name)' in out
+        and "OR IGNORE" not in out
+    )
     assert "'0001_t.sql'" in out
     code, doc = cli_json("apply", "--all", "--dry-run", "--root", str(root))
     statements = doc["databases"][0]["batches"][0]["statements"]
