@@ -183,19 +183,35 @@ class D1Http:
                     f"{what}: HTTP {status} from the API after the request was sent"
                 )
             return _Retry(f"HTTP {status}")
-        return self._result(response, what)
+        if response.is_redirect:
+            location = self._scrub(response.headers.get("location") or "nowhere")
+            raise TargetError(
+                f"{what}: the API answered a redirect (HTTP {status} to {location}), not D1's answer",
+                hint="check CLOUDFLARE_API_BASE_URL (a proxy or login page in between?)",
+            )
+        return self._result(response, what, retry_safe)
 
-    def _result(self, response: httpx.Response, what: str) -> Any:
+    def _result(self, response: httpx.Response, what: str, retry_safe: bool = True) -> Any:
+        status = response.status_code
         try:
             envelope = response.json()
         except ValueError:
-            raise TargetError(f"{what}: malformed response (HTTP {response.status_code})") from None
-        if response.is_success and isinstance(envelope, dict) and envelope.get("success"):
+            if response.is_success and not retry_safe:
+                # A write answered with something unreadable may well have committed.
+                raise OutcomeUnknown(
+                    f"{what}: unreadable answer (HTTP {status}) to a write; its outcome is unknown"
+                ) from None
+            raise TargetError(f"{what}: malformed response (HTTP {status}, not JSON)") from None
+        if response.is_success and isinstance(envelope, dict) and envelope.get("success") is True:
             return envelope.get("result")
-        message = self._scrub(_error_text(envelope) or f"HTTP {response.status_code}")
-        if is_sql_error(message):
-            raise BatchError(clean_message(message))
-        raise TargetError(f"{what}: {message}")
+        detail = _error_text(envelope)
+        if detail and is_sql_error(detail):
+            raise BatchError(clean_message(self._scrub(detail)))
+        if not detail:
+            detail = "no error message" if isinstance(envelope, dict) else "not an API envelope"
+        raise TargetError(
+            f"{what}: the API answered HTTP {status} without success: {self._scrub(detail)}"
+        )
 
     def _auth_message(self, status: int, permission: str, what: str) -> str:
         creds = self.credentials
@@ -213,10 +229,14 @@ class D1Http:
 
 
 def _error_text(envelope: Any) -> str:
+    """The envelope's error messages, whatever shape ``errors`` has (list of objects, strings, a string)."""
     if not isinstance(envelope, dict):
         return ""
     errors = envelope.get("errors") or []
-    return "; ".join(str(e.get("message", e)) for e in errors if isinstance(e, dict))
+    if not isinstance(errors, list):
+        errors = [errors]
+    texts = [str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors]
+    return "; ".join(t for t in texts if t)
 
 
 def _retry_after(response: httpx.Response, cap: float) -> float | None:

@@ -3,7 +3,6 @@ atomic batch per migration, strictly in plan order."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import threading
@@ -160,9 +159,14 @@ class _Job:
         try:
             result = self._lock_and_run(session, target)
         finally:
-            _release(session, self.names, self.owner, result)
+            released = _release(session, self.names, self.owner, result)
             session.close()
-        return result
+        assert result is not None  # _lock_and_run returns or raises
+        if released:
+            return result
+        return replace(
+            result, warnings=(*result.warnings, _unreleased(self.database, self.options))
+        )
 
     def _lock_and_run(self, session: Session, target: Target) -> Result:
         waited: list[bool] = []
@@ -333,8 +337,46 @@ class _Steps:
                 pending = [s for s in pending if s not in taken]
             except MigrationError as exc:
                 return self.result(RunStatus.FAILED, applied, exc, tuple(elsewhere))
+            except OrchestrateError as exc:  # unreachable, refused, unreadable answer mid-run
+                return self.interrupted_by(exc, step, applied, tuple(elsewhere))
         status = RunStatus.OK if applied else RunStatus.UP_TO_DATE
         return self.result(status, applied, None, tuple(elsewhere))
+
+    def interrupted_by(
+        self,
+        exc: OrchestrateError,
+        step: Step,
+        applied: list[AppliedMigration],
+        elsewhere: tuple[str, ...],
+    ) -> Result:
+        """A failure that is not the migration's own: say what committed, truthfully.
+
+        The ledger is asked once more whether ``step`` committed; if it cannot be read
+        either, the step's outcome is reported as unknown, and the undo command is
+        given whenever something did or may have committed.
+        """
+        migration = step.migration
+        outcome = "did not commit"
+        try:
+            if self.settle(step, resent=True) is not None:
+                applied = [
+                    *applied,
+                    AppliedMigration(migration.name, migration.file, 0.0, timed=False),
+                ]
+                outcome = "committed (confirmed from the ledger)"
+        except _AppliedElsewhere:
+            elsewhere = (*elsewhere, migration.name)
+            outcome = "was applied by another writer"
+        except OrchestrateError:
+            outcome = "may have committed: the ledger could not be read to tell"
+        error = OrchestrateError(
+            f"{exc.message}; {migration.file} {outcome}; later migrations not attempted"
+        )
+        result = self.result(RunStatus.FAILED, applied, error, elsewhere)
+        if self.job.engine.remote and self.bookmark is not None and outcome.startswith("may"):
+            command = restore_command(self.job.database, self.bookmark)
+            return replace(result, bookmark=self.bookmark, restore_command=command)
+        return result
 
     def recorded(self, state: LedgerState, step: Step) -> bool:
         """Does ``state`` record ``step`` under our name or any of wrangler's?"""
@@ -393,6 +435,8 @@ class _Steps:
 
 
 def _with_bookmark(result: Result, database: Database, bookmark: str | None) -> Result:
+    if result.restore_command is not None:
+        return result
     if bookmark is None or not result.applied:
         return replace(result, bookmark=bookmark)
     return replace(result, bookmark=bookmark, restore_command=restore_command(database, bookmark))
@@ -404,14 +448,25 @@ def restore_command(database: Database, bookmark: str) -> str:
     return f"wrangler d1 time-travel restore {database.name} --bookmark={bookmark}{env}"
 
 
-def _release(session: Session, names: LedgerNames, owner: Owner, result: Result | None) -> None:
+def _unreleased(database: Database, options: ApplyOptions) -> str:
+    return (
+        f"the lock could not be released (the target did not answer); it expires within "
+        f"{options.lock_ttl:g} s, or clear it with `orchestrate unlock --db {database.name}`"
+    )
+
+
+def _release(session: Session, names: LedgerNames, owner: Owner, result: Result | None) -> bool:
+    """Release our lock (with the times that ride along); False when the target did not take it."""
     # Remote engines cannot bind a migration's time before it commits: record the
     # server-reported times now (a no-op where the engine bound them).
     timings = [(f"{a.name}.sql", a.ms) for a in (result.applied if result else ()) if a.timed]
     extra = timing_statements(names, timings)
-    # If this fails the lock expires on its own; the result already says what failed.
-    with contextlib.suppress(OrchestrateError):
+    # If this fails the lock expires on its own; the caller says so beside what failed.
+    try:
         session.run(release_lock_batch(names, owner.id, extra))
+    except OrchestrateError:
+        return False
+    return True
 
 
 def _combine(database: Database, results: list[Result], seconds: float) -> Result:
