@@ -17,10 +17,12 @@ from typing import Any, TypeVar
 import typer
 
 from orchestrator import __version__
+from orchestrator.cli.guards import GuardedGroup
 from orchestrator.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, OrchestrateError
 
 app = typer.Typer(
     name="orchestrate",
+    cls=GuardedGroup,
     help="Plan, check and apply Cloudflare D1 migrations across a Workers monorepo.",
     no_args_is_help=True,
     add_completion=False,

@@ -194,13 +194,24 @@ _TRANSACTION_WORDS = re.compile(
 )
 
 
+_D1_REFUSES = re.compile(r"\s*(ATTACH|DETACH|VACUUM)\b", re.IGNORECASE)
+
+
 def _refuse_transaction_control(text: str, index: int) -> None:
-    """Remote D1 rejects these, and here they would split the batch's one transaction."""
+    """Remote D1 rejects these, and here they would split the batch's one transaction
+    (or, for ATTACH, write an SQLite file anywhere on this machine)."""
     found = _TRANSACTION_WORDS.match(text)
     if found:
         raise BatchError(
             f"{found.group(1).upper()} is not allowed in a migration: D1 rejects it, and each "
             "migration already runs as one atomic batch (remove it)",
+            index,
+        )
+    refused = _D1_REFUSES.match(text)
+    if refused:
+        raise BatchError(
+            f"{refused.group(1).upper()} is not allowed in a migration: D1 rejects it "
+            "(not authorized), so local apply refuses it too (remove it)",
             index,
         )
 

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from orchestrator.commandline import shell_command
 from orchestrator.engines import Engine, Session, Target
 from orchestrator.engines.ledger import (
     LedgerNames,
@@ -444,14 +445,15 @@ def _with_bookmark(result: Result, database: Database, bookmark: str | None) -> 
 
 def restore_command(database: Database, bookmark: str) -> str:
     """The exact wrangler command that puts ``database`` back to ``bookmark``."""
-    env = next((f" --env {b.env}" for b in database.bindings if b.env), "")
-    return f"wrangler d1 time-travel restore {database.name} --bookmark={bookmark}{env}"
+    env = next((("--env", b.env) for b in database.bindings if b.env), ())
+    words = ("wrangler", "d1", "time-travel", "restore", database.name, f"--bookmark={bookmark}")
+    return shell_command(*words, *env)
 
 
 def _unreleased(database: Database, options: ApplyOptions) -> str:
     return (
         f"the lock could not be released (the target did not answer); it expires within "
-        f"{options.lock_ttl:g} s, or clear it with `orchestrate unlock --db {database.name}`"
+        f"{options.lock_ttl:g} s, or clear it with `{shell_command('orchestrate', 'unlock', '--db', database.name)}`"
     )
 
 
