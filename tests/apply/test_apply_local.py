@@ -282,7 +282,11 @@ def test_plan_is_read_only(monorepo: Path) -> None:
 
 
 def test_same_schema_as_plain_replay(monorepo: Path) -> None:
-    cli("apply", "--db", "learn-db", "--root", str(monorepo))
+    # learn-db depends_on create-something-db: --db learn-db alone would wait for it.
+    code, out, err = cli(
+        "apply", "--db", "learn-db", "--db", "create-something-db", "--root", str(monorepo)
+    )
+    assert code == 0, out + err
     reference = sqlite3.connect(":memory:")
     reference.execute("PRAGMA foreign_keys=ON")
     for path in sorted((monorepo / "packages/lms/migrations").glob("*.sql")):
