@@ -8,6 +8,7 @@ if it has one.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import ConfigError
+from orchestrator.errors import ConfigError, UsageError
 
 WORKSPACE_FILE = "workspace.toml"
 DEFAULT_LEDGER = "_migrations"
@@ -71,8 +72,20 @@ class Settings:
     def with_overrides(self, **values: Any) -> Settings:
         """A copy with command-line values applied (``None`` means not given)."""
         given = {k: v for k, v in values.items() if v is not None}
+        if "lock_timeout" in given:
+            check_wait("--lock-timeout", given["lock_timeout"])
         sources = dict(self.sources) | {k: "command line" for k in given}
         return replace(self, **given, sources=sources)
+
+
+def check_wait(name: str, seconds: float, file: Path | None = None) -> float:
+    """A wait must be finite and not negative: NaN or inf would wait forever."""
+    if not math.isfinite(seconds) or seconds < 0:
+        message = f"{name} must be a finite number of seconds, at least 0 (got {seconds!r})"
+        if file is not None:
+            raise ConfigError(message, file=str(file))
+        raise UsageError(message)
+    return float(seconds)
 
 
 def load_settings(root: str | Path | None = None) -> Settings:
@@ -140,7 +153,7 @@ def _settings_from(path: Path, data: dict[str, Any]) -> Settings:
         exclude=tuple(_strings(path, data, "exclude")),
         ledger_table=ledger,
         concurrency=concurrency,
-        lock_timeout=float(data.get("lock_timeout", 30.0)),
+        lock_timeout=check_wait("lock_timeout", float(data.get("lock_timeout", 30.0)), path),
         allow_out_of_order=bool(data.get("allow_out_of_order", False)),
         databases=_databases(path, data.get("databases", {})),
         lint=dict(data.get("lint", {})),
