@@ -7,14 +7,17 @@ before that issue: the docstring of each test says how.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from orchestrator.engines.api import ApiEngine
 from orchestrator.engines.d1http import Credentials, D1Http
+from orchestrator.engines.ratelimit import RetryPolicy
 from orchestrator.errors import TargetError
 from orchestrator.model import RunResult
 from orchestrator.runner import ApplyOptions, apply_plan
@@ -150,3 +153,64 @@ def test_an_error_envelope_holding_a_string_is_read(proxy: FaultProxy) -> None:
     proxy.add(Fault.answer(200, {"Content-Type": "application/json"}, envelope))
     message = read_through(proxy)
     assert message == "counter-db (read): the API answered HTTP 200 without success: boom"
+
+
+# -- nothing hangs -----------------------------------------------------------------------
+
+
+def quick_http(proxy: FaultProxy, **options: Any) -> D1Http:
+    credentials = Credentials(ACCOUNT, proxy.base_url, TOKEN)
+    policy = options.pop("policy", RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02))
+    return D1Http(credentials, policy=policy, timeout=httpx.Timeout(5.0, connect=2.0), **options)
+
+
+def read(http: D1Http) -> Any:
+    path = http.database_path(db_id(0), "query")
+    return http.call("POST", path, {"sql": "SELECT 1 AS one"}, retry_safe=True,
+                     permission="D1 Read", what="counter-db (read)")  # fmt: skip
+
+
+@pytest.mark.usefixtures("root")
+def test_a_trickling_answer_meets_the_overall_deadline(proxy: FaultProxy) -> None:
+    """Before: one byte every few seconds (each read within its timeout) never ended."""
+    proxy.add(Fault.trickle(0.2, chunk=1, path="/query"), times=2)
+    http = quick_http(proxy, deadline=0.6)
+    started = time.monotonic()
+    with pytest.raises(TargetError, match=r"did not arrive whole within 0\.6 s"):
+        read(http)
+    assert time.monotonic() - started < 5.0
+
+
+def test_a_trickled_answer_to_a_write_is_settled_from_the_ledger(
+    root: Path, proxy: FaultProxy, api_server: D1ApiServer
+) -> None:
+    proxy.add(Fault.trickle(0.2, chunk=1, body_contains="0002_bump"))
+    engine = ApiEngine(quick_http(proxy, deadline=0.6))
+    plan = survey(Settings(root=root), engine=engine).plan
+    run = apply_plan(plan, engine, ApplyOptions())
+    assert run, run.results
+    assert counters(api_server) == ["0001", "0002", "0003"]
+
+
+@pytest.mark.usefixtures("root")
+def test_a_huge_retry_after_is_refused_at_once_not_waited(proxy: FaultProxy) -> None:
+    """Before: Retry-After 86400 meant minutes of silent waiting."""
+    proxy.add(Fault.answer(429, {"Retry-After": "86400"}, b"{}", path="/query"))
+    slept: list[float] = []
+    policy = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02, max_retry_after=5.0)
+    http = quick_http(proxy, policy=policy, sleep=slept.append)
+    with pytest.raises(TargetError, match="asks to wait 86400 s, beyond the 5 s one call waits"):
+        read(http)
+    assert slept == []
+
+
+@pytest.mark.usefixtures("root")
+def test_a_retry_after_wait_is_shown(proxy: FaultProxy) -> None:
+    """Before: the wait was only in the --debug log."""
+    proxy.add(Fault.answer(429, {"Retry-After": "2"}, b"{}", path="/query"))
+    shown: list[str] = []
+    slept: list[float] = []
+    http = quick_http(proxy, sleep=slept.append, notice=shown.append)
+    assert read(http)
+    assert slept == [2.0]
+    assert shown == ["counter-db (read): HTTP 429 (rate limited); waiting 2 s before retrying"]
