@@ -216,7 +216,9 @@ class D1Http:
                 hint="Cloudflare dashboard > My Profile > API Tokens: edit the token's permissions",
             )
         if status == 429:
-            delay = _retry_after(response, float("inf"))  # the whole call's cap is checked in call()
+            delay = _retry_after(
+                response, float("inf")
+            )  # the whole call's cap is checked in call()
             self.budget.pause(min(delay or 0.0, self.policy.max_retry_after))
             return _Retry("HTTP 429 (rate limited)", delay)
         if status >= 500:
