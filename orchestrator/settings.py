@@ -11,6 +11,7 @@ import difflib
 import math
 import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -95,6 +96,8 @@ def load_settings(root: str | Path | None = None) -> Settings:
         raise ConfigError(f"workspace root {start} is not a directory", hint="pass --root DIR")
     path = start / WORKSPACE_FILE
     if not path.is_file():
+        if path.exists() or path.is_symlink():  # a directory, FIFO, dangling link...
+            refuse_unreadable_config(path)
         return Settings(root=start.resolve())
     data = read_toml(path)
     for _ in range(5):
@@ -107,9 +110,15 @@ def load_settings(root: str | Path | None = None) -> Settings:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file, turning syntax errors into ``file:line`` config errors."""
+    """Parse a TOML file, turning syntax errors into ``file:line`` config errors.
+
+    A byte-order mark is read (as wrangler reads one in its configs); anything but a
+    regular file of sane size is reported, never read (a FIFO would block, /dev/zero
+    would never end).
+    """
+    refuse_unreadable_config(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", file=str(path)) from None
     try:
@@ -117,6 +126,25 @@ def read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         line = toml_error_line(exc, text)
         raise ConfigError(f"invalid TOML: {exc}", file=str(path), line=line) from None
+
+
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
+
+def refuse_unreadable_config(path: Path) -> None:
+    """A config must be a regular file (not a directory, FIFO or device) under the size cap."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise ConfigError(f"is {kind}; a config must be a regular file", file=str(path))
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"is {info.st_size} bytes, over the {MAX_CONFIG_BYTES} bytes a config may have",
+            file=str(path),
+        )
 
 
 def toml_error_line(exc: tomllib.TOMLDecodeError, text: str) -> int | None:
