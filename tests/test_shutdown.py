@@ -63,7 +63,9 @@ def test_a_closed_pipe_ends_quietly(monorepo: Path) -> None:
     process.stdout.close()  # the reader is gone before the first byte
     err = process.stderr.read() if process.stderr else b""
     process.wait(timeout=60)
-    assert b"Traceback" not in err and b"internal error" not in err and b"BrokenPipe" not in err, err
+    assert b"Traceback" not in err and b"internal error" not in err and b"BrokenPipe" not in err, (
+        err
+    )
 
 
 def test_a_deleted_working_directory_is_one_line(tmp_path: Path) -> None:
