@@ -174,7 +174,9 @@ def test_two_orchestrates_past_an_expired_lock_run_every_migration_once(
     applied = [a.name for run in runs for a in run.results[0].applied]
     elsewhere = [n for run in runs for n in run.results[0].elsewhere]
     assert sorted(applied) == sorted(set(applied)) and len(applied) == MIGRATIONS
-    assert sorted(applied) == sorted(elsewhere)  # each one ran in one run, was settled in the other
+    # What one run settled as another writer's, the other run applied (a run that started
+    # late simply finds the first ones applied when it locks: they are neither).
+    assert set(elsewhere) <= set(applied) and len(elsewhere) == len(set(elsewhere))
 
 
 def test_local_engine_settles_a_migration_another_writer_recorded(tmp_path: Path) -> None:
