@@ -96,6 +96,7 @@ bench: setup
 	$(PY) bench/check_bench.py
 	$(PY) bench/remote_bench.py
 	$(PY) bench/lint_precision.py
+	$(PY) bench/large_bench.py
 
 clean:
 	rm -rf $(VENV) .tools .demo .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,8 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
+EXIT_PIPE = 141  # the reader of stdout went away (128 + SIGPIPE), as Unix tools end
+EXIT_TERMINATED = 143  # SIGTERM, handled like Ctrl-C (128 + SIGTERM)
 
 
 class OrchestrateError(Exception):

@@ -262,6 +262,9 @@ class Result:
     restore_command: str | None = None
     warnings: tuple[str, ...] = ()
     seconds: float = 0.0
+    # Migrations another writer (wrangler, a second orchestrate) recorded while this
+    # run was applying: not run by this run, settled from the ledger.
+    elsewhere: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
         # A skipped database was not brought up to date either: the run has failed it.

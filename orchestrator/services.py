@@ -184,7 +184,28 @@ def apply_databases(request: ApplyRequest, progress: Progress | None = None) -> 
     """Plan against the target, then apply every selected database."""
     engine = request.make_engine()
     found = survey(request.settings, request.env, request.names, engine, need_databases=True)
-    return apply_plan(found.plan, engine, request.options(), progress)
+    outside = pending_outside(request, found.plan, engine) if request.names else {}
+    return apply_plan(found.plan, engine, request.options(), progress, outside=outside)
+
+
+def pending_outside(request: ApplyRequest, plan: Plan, engine: Engine) -> dict[str, int]:
+    """Pending migrations of each dependency that ``--db`` left out of the run (by name).
+
+    ``depends_on`` holds for a selection too: a database waits for its dependency
+    whether or not that dependency is selected. Unknown names are left out here
+    (the plan already reports them).
+    """
+    selected = {db.database.name for db in plan.databases}
+    wanted = sorted({n for db in plan.databases for n in db.database.depends_on} - selected)
+    pending: dict[str, int] = {}
+    for name in wanted:
+        try:
+            found = survey(request.settings, request.env, (name,), engine)
+        except OrchestrateError:
+            continue
+        for db in found.plan.databases:
+            pending[db.database.name] = len(db.pending)
+    return pending
 
 
 def plan_batches(request: ApplyRequest) -> dict[str, list[Batch] | Refusal]:

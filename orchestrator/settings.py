@@ -8,14 +8,16 @@ if it has one.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import ConfigError
+from orchestrator.errors import ConfigError, UsageError
 
 WORKSPACE_FILE = "workspace.toml"
 DEFAULT_LEDGER = "_migrations"
@@ -75,8 +77,20 @@ class Settings:
     def with_overrides(self, **values: Any) -> Settings:
         """A copy with command-line values applied (``None`` means not given)."""
         given = {k: v for k, v in values.items() if v is not None}
+        if "lock_timeout" in given:
+            check_wait("--lock-timeout", given["lock_timeout"])
         sources = dict(self.sources) | {k: "command line" for k in given}
         return replace(self, **given, sources=sources)
+
+
+def check_wait(name: str, seconds: float, file: Path | None = None) -> float:
+    """A wait must be finite and not negative: NaN or inf would wait forever."""
+    if not math.isfinite(seconds) or seconds < 0:
+        message = f"{name} must be a finite number of seconds, at least 0 (got {seconds!r})"
+        if file is not None:
+            raise ConfigError(message, file=str(file))
+        raise UsageError(message)
+    return float(seconds)
 
 
 def load_settings(root: str | Path | None = None) -> Settings:
@@ -92,6 +106,8 @@ def load_settings(root: str | Path | None = None) -> Settings:
         raise ConfigError(f"workspace root {start} is not a directory", hint="pass --root DIR")
     path = start / WORKSPACE_FILE
     if not path.is_file():
+        if path.exists() or path.is_symlink():  # a directory, FIFO, dangling link...
+            refuse_unreadable_config(path)
         return Settings(root=start.resolve())
     data = read_toml(path)
     for _ in range(5):
@@ -111,9 +127,15 @@ def _upward(cwd: Path) -> Path:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file, turning syntax errors into ``file:line`` config errors."""
+    """Parse a TOML file, turning syntax errors into ``file:line`` config errors.
+
+    A byte-order mark is read (as wrangler reads one in its configs); anything but a
+    regular file of sane size is reported, never read (a FIFO would block, /dev/zero
+    would never end).
+    """
+    refuse_unreadable_config(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", file=str(path)) from None
     try:
@@ -121,6 +143,25 @@ def read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         line = toml_error_line(exc, text)
         raise ConfigError(f"invalid TOML: {exc}", file=str(path), line=line) from None
+
+
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
+
+def refuse_unreadable_config(path: Path) -> None:
+    """A config must be a regular file (not a directory, FIFO or device) under the size cap."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise ConfigError(f"is {kind}; a config must be a regular file", file=str(path))
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"is {info.st_size} bytes, over the {MAX_CONFIG_BYTES} bytes a config may have",
+            file=str(path),
+        )
 
 
 def toml_error_line(exc: tomllib.TOMLDecodeError, text: str) -> int | None:
@@ -158,7 +199,7 @@ def _settings_from(path: Path, data: dict[str, Any]) -> Settings:
         include_ignored=_include_ignored(path, data.get("discovery", {})),
         ledger_table=ledger,
         concurrency=concurrency,
-        lock_timeout=float(data.get("lock_timeout", 30.0)),
+        lock_timeout=check_wait("lock_timeout", float(data.get("lock_timeout", 30.0)), path),
         allow_out_of_order=bool(data.get("allow_out_of_order", False)),
         databases=_databases(path, data.get("databases", {})),
         lint=dict(data.get("lint", {})),

@@ -6,9 +6,12 @@ and maps the error to its exit code. Tracebacks appear only with ``--debug``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import logging
+import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -17,10 +20,19 @@ from typing import Any, TypeVar
 import typer
 
 from orchestrator import __version__
-from orchestrator.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, OrchestrateError
+from orchestrator.cli.guards import GuardedGroup
+from orchestrator.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_PIPE,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    OrchestrateError,
+)
 
 app = typer.Typer(
     name="orchestrate",
+    cls=GuardedGroup,
     help="Plan, check and apply Cloudflare D1 migrations across a Workers monorepo.",
     no_args_is_help=True,
     add_completion=False,
@@ -28,7 +40,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_state = {"debug": False}
+_state: dict[str, bool] = {"debug": False, "terminated": False}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -85,16 +97,27 @@ def boundary(command: F) -> F:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            os.getcwd()
+        except FileNotFoundError:
+            fail("the current directory no longer exists", "cd to the workspace and run again")
+            raise typer.Exit(EXIT_USAGE) from None
+        try:
             return command(*args, **kwargs)
-        except typer.Exit:
+        except typer.Exit as done:
+            if done.exit_code == EXIT_INTERRUPTED and _state.get("terminated"):
+                raise typer.Exit(EXIT_TERMINATED) from None
             raise
+        except BrokenPipeError:
+            _quiet_pipe()
+            raise typer.Exit(EXIT_PIPE) from None
         except OrchestrateError as exc:
             _debug_trace()
             fail(str(exc), exc.hint)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            fail("interrupted")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            terminated = bool(_state.get("terminated"))
+            fail("terminated (SIGTERM)" if terminated else "interrupted")
+            raise typer.Exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED) from None
         except Exception as exc:
             _debug_trace()
             fail(
@@ -104,6 +127,20 @@ def boundary(command: F) -> F:
             raise typer.Exit(EXIT_INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _quiet_pipe() -> None:
+    """The reader went away (``| head -1``): end quietly, as Unix tools do."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM is handled like Ctrl-C: migrations in flight end, locks are released,
+    the summary is printed; the exit code is 143."""
+    _state["terminated"] = True
+    raise KeyboardInterrupt
 
 
 def _debug_trace() -> None:
@@ -138,6 +175,7 @@ COMMAND_MODULES = {
 
 def main() -> None:
     """Console-script entry point."""
+    signal.signal(signal.SIGTERM, _terminate)
     command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")
     module = COMMAND_MODULES.get(command)
     if module is None:  # help, or a name typer should answer with "no such command"

@@ -42,7 +42,8 @@ def apply(
     engine: EngineOpt = None,
     persist_to: PersistOpt = None,
     to: Annotated[
-        int | None, typer.Option("--to", help="Stop after migration number NNNN.")
+        int | None,
+        typer.Option("--to", min=1, help="Stop after migration number NNNN (at least 1)."),
     ] = None,
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", min=1, help="Databases at once.")

@@ -16,6 +16,7 @@ import email.utils
 import logging
 import random
 import re
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,10 @@ D1_READ = "D1 Read"
 D1_EDIT = "D1 Edit"
 # D1 stops a request after 30 s; past that, silence means the answer was lost.
 DEFAULT_TIMEOUT = httpx.Timeout(35.0, connect=10.0)
+# The whole answer must arrive within this, however it trickles (the timeout above is per read).
+DEFAULT_DEADLINE = 60.0
+# Waits of at least this long are shown (Retry-After, backoff), not only logged.
+SHOWN_WAIT_S = 1.0
 _TOKEN_RE = re.compile(r"[\x21-\x7e]+")
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Refused before anything left this machine, and no retry will change that.
@@ -94,8 +99,12 @@ class D1Http:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        deadline: float = DEFAULT_DEADLINE,
+        notice: Callable[[str], None] | None = None,
     ) -> None:
         self.credentials = credentials
+        self.deadline = deadline
+        self._notice = notice or _to_stderr
         self.budget = budget or RateBudget()
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
@@ -126,8 +135,14 @@ class D1Http:
     def call(
         self, method: str, path: str, body: Any, *, retry_safe: bool, permission: str, what: str
     ) -> Any:
-        """Send one API call, retrying what may be retried; returns the envelope's ``result``."""
+        """Send one API call, retrying what may be retried; returns the envelope's ``result``.
+
+        All the waiting one call does (Retry-After, backoff) is capped at the policy's
+        ``max_retry_after`` in total, and a wait of a second or more is shown.
+        """
         last = ""
+        waited = 0.0
+        cap = self.policy.max_retry_after
         for attempt in range(1, self.policy.attempts + 1):
             self.budget.acquire()
             outcome = self._attempt(method, path, body, retry_safe, permission, what)
@@ -136,7 +151,16 @@ class D1Http:
             last = outcome.reason
             if attempt < self.policy.attempts:
                 delay = outcome.delay or self.policy.backoff(attempt, self._rng)
+                if waited + delay > cap:
+                    raise TargetError(
+                        f"{what}: {last}; the API asks to wait {delay:g} s, beyond the "
+                        f"{cap:g} s one call waits in all",
+                        hint="try again later",
+                    )
+                waited += delay
                 log.info("%s: %s; retry %d in %.2f s", what, last, attempt, delay)
+                if delay >= SHOWN_WAIT_S:
+                    self._notice(f"{what}: {last}; waiting {delay:.0f} s before retrying")
                 self._sleep(delay)
         raise TargetError(f"{what}: gave up after {self.policy.attempts} attempts: {last}")
 
@@ -148,7 +172,7 @@ class D1Http:
         self, method: str, path: str, body: Any, retry_safe: bool, permission: str, what: str
     ) -> Any:
         try:
-            response = self._client.request(method, path, json=body)
+            response = self._send(method, path, body)
         except _NOT_SENT as exc:
             return _Retry(self._describe(exc))
         except _CANNOT_SEND as exc:
@@ -164,6 +188,24 @@ class D1Http:
         log.debug("%s %s -> HTTP %d", method, path, response.status_code)
         return self._outcome(response, retry_safe, permission, what)
 
+    def _send(self, method: str, path: str, body: Any) -> httpx.Response:
+        """The request and its whole answer, within the overall deadline (a trickling
+        answer that would take minutes is a timeout, like silence)."""
+        deadline = time.monotonic() + self.deadline
+        with self._client.stream(method, path, json=body) as streamed:
+            chunks = []
+            for chunk in streamed.iter_raw():
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout(
+                        f"the answer did not arrive whole within {self.deadline:g} s",
+                        request=streamed.request,
+                    )
+            raw = b"".join(chunks)
+        return httpx.Response(
+            streamed.status_code, headers=streamed.headers, content=raw, request=streamed.request
+        )
+
     def _outcome(
         self, response: httpx.Response, retry_safe: bool, permission: str, what: str
     ) -> Any:
@@ -174,8 +216,10 @@ class D1Http:
                 hint="Cloudflare dashboard > My Profile > API Tokens: edit the token's permissions",
             )
         if status == 429:
-            delay = _retry_after(response, self.policy.max_retry_after)
-            self.budget.pause(delay or 0.0)
+            delay = _retry_after(
+                response, float("inf")
+            )  # the whole call's cap is checked in call()
+            self.budget.pause(min(delay or 0.0, self.policy.max_retry_after))
             return _Retry("HTTP 429 (rate limited)", delay)
         if status >= 500:
             if not retry_safe:
@@ -183,19 +227,35 @@ class D1Http:
                     f"{what}: HTTP {status} from the API after the request was sent"
                 )
             return _Retry(f"HTTP {status}")
-        return self._result(response, what)
+        if response.is_redirect:
+            location = self._scrub(response.headers.get("location") or "nowhere")
+            raise TargetError(
+                f"{what}: the API answered a redirect (HTTP {status} to {location}), not D1's answer",
+                hint="check CLOUDFLARE_API_BASE_URL (a proxy or login page in between?)",
+            )
+        return self._result(response, what, retry_safe)
 
-    def _result(self, response: httpx.Response, what: str) -> Any:
+    def _result(self, response: httpx.Response, what: str, retry_safe: bool = True) -> Any:
+        status = response.status_code
         try:
             envelope = response.json()
         except ValueError:
-            raise TargetError(f"{what}: malformed response (HTTP {response.status_code})") from None
-        if response.is_success and isinstance(envelope, dict) and envelope.get("success"):
+            if response.is_success and not retry_safe:
+                # A write answered with something unreadable may well have committed.
+                raise OutcomeUnknown(
+                    f"{what}: unreadable answer (HTTP {status}) to a write; its outcome is unknown"
+                ) from None
+            raise TargetError(f"{what}: malformed response (HTTP {status}, not JSON)") from None
+        if response.is_success and isinstance(envelope, dict) and envelope.get("success") is True:
             return envelope.get("result")
-        message = self._scrub(_error_text(envelope) or f"HTTP {response.status_code}")
-        if is_sql_error(message):
-            raise BatchError(clean_message(message))
-        raise TargetError(f"{what}: {message}")
+        detail = _error_text(envelope)
+        if detail and is_sql_error(detail):
+            raise BatchError(clean_message(self._scrub(detail)))
+        if not detail:
+            detail = "no error message" if isinstance(envelope, dict) else "not an API envelope"
+        raise TargetError(
+            f"{what}: the API answered HTTP {status} without success: {self._scrub(detail)}"
+        )
 
     def _auth_message(self, status: int, permission: str, what: str) -> str:
         creds = self.credentials
@@ -212,11 +272,20 @@ class D1Http:
         return text.replace(self.credentials.token, "***")
 
 
+def _to_stderr(text: str) -> None:
+    """Shown waits go to stderr, beside the progress lines."""
+    sys.stderr.write(f"{text}\n")
+
+
 def _error_text(envelope: Any) -> str:
+    """The envelope's error messages, whatever shape ``errors`` has (list of objects, strings, a string)."""
     if not isinstance(envelope, dict):
         return ""
     errors = envelope.get("errors") or []
-    return "; ".join(str(e.get("message", e)) for e in errors if isinstance(e, dict))
+    if not isinstance(errors, list):
+        errors = [errors]
+    texts = [str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors]
+    return "; ".join(t for t in texts if t)
 
 
 def _retry_after(response: httpx.Response, cap: float) -> float | None:

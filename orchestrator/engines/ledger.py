@@ -7,6 +7,16 @@
   gets a row under wrangler's own name for each migration orchestrate applies,
   in the same atomic batch, so neither tool ever runs a migration twice.
 
+Exactly once, against every writer (the compare-and-swap other code builds on):
+every ledger row a migration's batch writes is a plain ``INSERT`` on a UNIQUE
+name (``_migrations.filename``, wrangler's ``name``), never ``INSERT OR
+IGNORE``. If any writer (wrangler, its test harness, a second orchestrate whose
+lock expired) recorded the migration first, the INSERT fails and the whole
+batch, the migration's own statements included, rolls back, on D1 and locally.
+The caller then settles the conflict with :func:`settle_conflict`: re-read the
+ledger, and if the migration is recorded there it was applied by that other
+writer (skip it and say so); if not, the failure was the migration's own.
+
 Values always travel as parameters; table names are validated identifiers.
 """
 
@@ -251,10 +261,10 @@ def record_statements(
             (filename, checksum, elapsed, source, by, bookmark),
         )
     ]
+    # A plain INSERT on wrangler's UNIQUE name: if wrangler (or anyone) recorded the
+    # migration first, this fails the whole batch, so the migration never runs twice.
     for table, name in wrangler_entries:
-        statements.append(
-            Sql(f"INSERT OR IGNORE INTO {quote_identifier(table)} (name) VALUES (?)", (name,))
-        )
+        statements.append(Sql(f"INSERT INTO {quote_identifier(table)} (name) VALUES (?)", (name,)))
     if lock_owner is not None:
         lock = quote_identifier(names.lock_table)
         statements.append(
@@ -365,6 +375,30 @@ def timing_statements(names: LedgerNames, timings: Sequence[tuple[str, float]]) 
         )
         for filename, ms in timings
     ]
+
+
+def recorded_in(state: LedgerState, filename: str, wrangler_names: Iterable[str] = ()) -> bool:
+    """Is the migration recorded as applied in any ledger of ``state``?
+
+    ``filename`` is orchestrate's canonical file name; ``wrangler_names`` the names
+    wrangler's tables would hold for it (matched by canonical name as well).
+    """
+    wanted = {canonical_of(filename), *(canonical_of(n) for n in wrangler_names)}
+    return any(canonical_of(r.name) in wanted for r in state.rows)
+
+
+def settle_conflict(
+    session: Session, names: LedgerNames, filename: str, wrangler_names: Iterable[str] = ()
+) -> LedgerState | None:
+    """After a migration's batch failed: re-read the ledgers and settle who applied it.
+
+    Returns the fresh ``LedgerState`` when the migration is recorded there (another
+    writer, or a late commit of our own send, applied it: the failure was the
+    UNIQUE guard, not the migration), or ``None`` when it is not (the failure was
+    the migration's own). Raises what reading raises (e.g. ``TargetError``).
+    """
+    state = read_ledger(session, names)
+    return state if recorded_in(state, filename, wrangler_names) else None
 
 
 def committed_batch(names: LedgerNames, filename: str) -> Batch:

@@ -59,6 +59,20 @@ class LocalEngine:
         return LocalSession(_connect(path), target)
 
 
+NEW_PREFIX = ".orchestrate-new-"
+STATE_MODE = 0o644
+LEFTOVER_AGE_S = 60.0  # younger ones may belong to a run creating its file right now
+
+
+def _remove_leftovers(directory: Path) -> None:
+    """Temporary state files a killed run (``kill -9``) left behind."""
+    now = time.time()
+    for leftover in directory.glob(f"{NEW_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            if now - leftover.lstat().st_mtime > LEFTOVER_AGE_S:
+                leftover.unlink()
+
+
 def create_state_file(path: Path) -> None:
     """Create an empty local D1 file the way miniflare does (WAL mode, ``_cf_METADATA``).
 
@@ -67,10 +81,10 @@ def create_state_file(path: Path) -> None:
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(
-            dir=path.parent, prefix=".orchestrate-new-", suffix=".sqlite"
-        )
+        _remove_leftovers(path.parent)
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=NEW_PREFIX, suffix=".sqlite")
         os.close(handle)
+        os.chmod(name, STATE_MODE)  # mkstemp makes 0600; miniflare's files are 0644
     except OSError as exc:
         raise TargetError(
             f"cannot create local D1 state {path}: {exc}", hint="check --persist-to"
@@ -194,13 +208,24 @@ _TRANSACTION_WORDS = re.compile(
 )
 
 
+_D1_REFUSES = re.compile(r"\s*(ATTACH|DETACH|VACUUM)\b", re.IGNORECASE)
+
+
 def _refuse_transaction_control(text: str, index: int) -> None:
-    """Remote D1 rejects these, and here they would split the batch's one transaction."""
+    """Remote D1 rejects these, and here they would split the batch's one transaction
+    (or, for ATTACH, write an SQLite file anywhere on this machine)."""
     found = _TRANSACTION_WORDS.match(text)
     if found:
         raise BatchError(
             f"{found.group(1).upper()} is not allowed in a migration: D1 rejects it, and each "
             "migration already runs as one atomic batch (remove it)",
+            index,
+        )
+    refused = _D1_REFUSES.match(text)
+    if refused:
+        raise BatchError(
+            f"{refused.group(1).upper()} is not allowed in a migration: D1 rejects it "
+            "(not authorized), so local apply refuses it too (remove it)",
             index,
         )
 

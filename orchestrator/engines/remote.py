@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from orchestrator.commandline import shell_command
 from orchestrator.discovery.wrangler import is_placeholder_id
 from orchestrator.engines import Batch, BatchResult, Sql, Target
 from orchestrator.engines.ledger import Elapsed
@@ -53,7 +54,7 @@ def remote_binding(database: Database) -> Binding:
         "operations need",
         file=first.config,
         line=first.line,
-        hint=f"create it (`wrangler d1 create {database.name}`) and put its id in the config",
+        hint=f"create it (`{shell_command('wrangler', 'd1', 'create', database.name)}`) and put its id in the config",
     )
 
 

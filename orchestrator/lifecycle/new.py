@@ -16,6 +16,7 @@ from pathlib import Path
 
 from orchestrator.errors import UsageError
 from orchestrator.model import Binding, Database, Migration, canonical_name
+from orchestrator.schema.ddl import comment_text
 from orchestrator.services import load_workspace
 from orchestrator.settings import Settings
 
@@ -146,9 +147,11 @@ def migration_header(
 ) -> str:
     """The strategy document's header, with a verification query that really runs."""
     day = (today or datetime.date.today()).isoformat()
-    heading = title.strip()[:1].upper() + title.strip()[1:]
+    heading = comment_text(title.strip()[:1].upper() + title.strip()[1:])
     follows = f"follows {previous.file}" if previous else "first migration of this database"
-    context = f"{database.name} (binding {binding.binding} of {binding.package}); {follows}."
+    context = comment_text(
+        f"{database.name} (binding {binding.binding} of {binding.package}); {follows}."
+    )
     lines = [
         f"-- Migration: {number:04d} - {heading}",
         f"-- Created: {day}",
@@ -159,7 +162,7 @@ def migration_header(
         f"-- - {heading}",
         "--",
         "-- Verification:",
-        f"-- {verification_query(title)}",
+        f"-- {comment_text(verification_query(title))}",
         "",
         "-- One purpose per migration; IF NOT EXISTS keeps it safe to run twice.",
         "",

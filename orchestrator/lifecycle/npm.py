@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.commandline import shell_word
 from orchestrator.errors import ConfigError, UsageError
 from orchestrator.model import Database
 
@@ -41,7 +42,7 @@ def migrate_scripts(databases: tuple[Database, ...], envs: tuple[str, ...]) -> d
     }
     for package, by_env in sorted(_feeding(databases).items()):
         commands = [
-            "orchestrate apply" + "".join(f" --db {n}" for n in names) + _env(env)
+            "orchestrate apply" + "".join(f" --db {shell_word(n)}" for n in names) + _env(env)
             for env, names in sorted(by_env.items(), key=lambda i: i[0] or "")
         ]
         scripts[f"migrate:{package}"] = " && ".join(commands)
@@ -50,7 +51,7 @@ def migrate_scripts(databases: tuple[Database, ...], envs: tuple[str, ...]) -> d
 
 
 def _env(env: str | None) -> str:
-    return f" --env {env}" if env else ""
+    return f" --env {shell_word(env)}" if env else ""
 
 
 def _feeding(databases: tuple[Database, ...]) -> dict[str, dict[str | None, list[str]]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from orchestrator.discovery.naming import canonical_of
 from orchestrator.model import (
@@ -183,12 +184,28 @@ def database_graph(
     try:
         order = list(nx.lexicographical_topological_sort(graph, key=order_key.__getitem__))
     except nx.NetworkXUnfeasible:
-        cycle = " -> ".join(order_key[a] for a, _ in nx.find_cycle(graph))
-        problems.append(
-            Problem(Severity.ERROR, "config.depends-cycle", f"depends_on forms a cycle: {cycle}")
-        )
+        # Every cycle is named, not only the first one found.
+        for cycle in sorted(_named_cycles(graph, order_key)):
+            problems.append(
+                Problem(
+                    Severity.ERROR, "config.depends-cycle", f"depends_on forms a cycle: {cycle}"
+                )
+            )
         order = sorted(order_key, key=order_key.__getitem__)
     return tuple(edges), problems, order
+
+
+def _named_cycles(graph: Any, names: dict[str, str]) -> list[str]:
+    """Each elementary cycle as ``a -> b -> a``, starting at its smallest name (deterministic)."""
+    import networkx as nx
+
+    named = []
+    for cycle in nx.simple_cycles(graph):
+        labels = [names[k] for k in cycle]
+        start = labels.index(min(labels))
+        labels = labels[start:] + labels[:start]
+        named.append(" -> ".join([*labels, labels[0]]))
+    return named
 
 
 def _problem(

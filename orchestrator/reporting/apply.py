@@ -51,6 +51,7 @@ def _result_dict(result: Result) -> dict[str, Any]:
         "targets": list(result.targets),
         "seconds": round(result.seconds, 3),
         "warnings": list(result.warnings),
+        "applied_elsewhere": list(result.elsewhere),
         "bookmark": result.bookmark,
         "restore_command": result.restore_command,
     }

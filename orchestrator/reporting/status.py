@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from orchestrator.commandline import shell_command
 from orchestrator.dashboard import Dashboard, DatabaseStatus, Urgency
 from orchestrator.reporting.plan import SEVERITY_STYLE, problem_dict, problem_location
 
@@ -176,7 +177,7 @@ def _detail_lines(row: DatabaseStatus) -> list[Text]:
         lines.append(Text(f"  last release bookmark: {row.bookmark}", "cyan"))
         lines.append(
             Text(
-                f"  undo: wrangler d1 time-travel restore {row.name} --bookmark={row.bookmark}",
+                f"  undo: {_undo(row.name, row.bookmark)}",
                 "dim",
             )
         )
@@ -220,11 +221,7 @@ def render_status_markdown(board: Dashboard) -> str:
         details = [f"- changed: `{f}`" for f in row.changed]
         details += [f"- next: `{f}`" for f in row.next_pending]
         details += [f"- lock: {row.lock}"] if row.lock else []
-        details += (
-            [f"- undo: `wrangler d1 time-travel restore {row.name} --bookmark={row.bookmark}`"]
-            if row.bookmark
-            else []
-        )
+        details += [f"- undo: `{_undo(row.name, row.bookmark)}`"] if row.bookmark else []
         details += [
             f"- {p.severity.value} `{p.code}` `{problem_location(p)}`: {p.message}"
             for p in row.problems
@@ -280,11 +277,7 @@ def render_status_html(board: Dashboard) -> str:
         state = row.attention or ("up to date" if not row.pending else "ready")
         details = [f"changed: {f}" for f in row.changed] + [f"next: {f}" for f in row.next_pending]
         details += [f"lock: {row.lock}"] if row.lock else []
-        details += (
-            [f"undo: wrangler d1 time-travel restore {row.name} --bookmark={row.bookmark}"]
-            if row.bookmark
-            else []
-        )
+        details += [f"undo: {_undo(row.name, row.bookmark)}"] if row.bookmark else []
         details += [
             f"{p.severity.value} [{p.code}] {problem_location(p)}: {p.message}"
             for p in row.problems
@@ -321,3 +314,10 @@ ul{{margin:.2rem 0 0 1rem;padding:0;font-size:.85em;color:#57606a}}.changed,.bro
 <table><thead><tr><th></th><th>database</th><th>applied</th><th>pending</th><th>lint</th>{drift}<th>last applied</th><th>state</th></tr></thead>
 <tbody>{rows}</tbody></table><ul>{general}</ul></body></html>
 """
+
+
+def _undo(database: str, bookmark: str) -> str:
+    """The Time Travel restore command, each word shell-quoted."""
+    return shell_command(
+        "wrangler", "d1", "time-travel", "restore", database, f"--bookmark={bookmark}"
+    )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from orchestrator.engines import Engine
@@ -19,11 +20,16 @@ def apply_plan(
     options: ApplyOptions,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    outside: Mapping[str, int] | None = None,
 ) -> RunResult:
-    """Apply every database of ``plan``; Ctrl-C finishes the migrations in flight, then stops."""
+    """Apply every database of ``plan``; Ctrl-C finishes the migrations in flight, then stops.
+
+    ``outside``: pending migration counts of dependencies not in ``plan`` (``--db``
+    left them out); a database whose dependency there has pending migrations is skipped.
+    """
     progress = progress or Progress()
     cancel = cancel or threading.Event()
-    scheduler = _Scheduler(plan, engine, options, progress, cancel)
+    scheduler = _Scheduler(plan, engine, options, progress, cancel, dict(outside or {}))
     # Databases a broken config hides are not in the plan: their errors fail the run.
     errors = tuple(p for p in plan.problems if p.is_error)
     try:
@@ -45,7 +51,9 @@ class _Scheduler:
         options: ApplyOptions,
         progress: Progress,
         cancel: threading.Event,
+        outside: dict[str, int] | None = None,
     ) -> None:
+        self.outside = outside or {}
         self.plan = plan
         self.engine = engine
         self.options = options
@@ -130,6 +138,15 @@ class _Scheduler:
                     return Result(name, RunStatus.SKIPPED, error=f"not started: {needed} failed")
             elif self._known(needed):
                 return "wait"
+            elif self.outside.get(needed, 0) > 0:
+                return Result(
+                    name,
+                    RunStatus.SKIPPED,
+                    error=(
+                        f"not started: it depends on {needed}, which has {self.outside[needed]} "
+                        f"pending migration(s); apply {needed} first, or select it too (--db {needed})"
+                    ),
+                )
         return "go"
 
     def _stop_reason(self) -> str:

@@ -3,7 +3,6 @@ atomic batch per migration, strictly in plan order."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import threading
@@ -12,17 +11,19 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from orchestrator.commandline import shell_command
 from orchestrator.engines import Engine, Session, Target
 from orchestrator.engines.ledger import (
     LedgerNames,
     LedgerState,
     LockInfo,
-    committed_batch,
     create_statements,
     ensure_and_lock_batch,
     lock_statements,
     parse_state,
+    recorded_in,
     release_lock_batch,
+    settle_conflict,
     timing_statements,
 )
 from orchestrator.errors import (
@@ -42,6 +43,7 @@ from orchestrator.runner.batches import (
     migration_batch,
     steps_to_apply,
     sync_batch,
+    wrangler_entries,
 )
 
 LOCK_POLL_S = 0.2
@@ -87,6 +89,17 @@ class Owner:
         now = time.time()
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now))
         return LockInfo(self.id, self.host, self.pid, stamp, now + ttl)
+
+
+class _AppliedElsewhere(Exception):
+    """A migration's batch hit the ledger's UNIQUE guard: another writer recorded it.
+
+    ``state`` is the ledger as re-read just now (it settles what else that writer did).
+    """
+
+    def __init__(self, state: LedgerState) -> None:
+        super().__init__("applied by another writer")
+        self.state = state
 
 
 def apply_database(
@@ -147,9 +160,14 @@ class _Job:
         try:
             result = self._lock_and_run(session, target)
         finally:
-            _release(session, self.names, self.owner, result)
+            released = _release(session, self.names, self.owner, result)
             session.close()
-        return result
+        assert result is not None  # _lock_and_run returns or raises
+        if released:
+            return result
+        return replace(
+            result, warnings=(*result.warnings, _unreleased(self.database, self.options))
+        )
 
     def _lock_and_run(self, session: Session, target: Target) -> Result:
         waited: list[bool] = []
@@ -255,10 +273,16 @@ class _Steps:
         status: RunStatus,
         applied: list[AppliedMigration],
         error: OrchestrateError | Refusal | None = None,
+        elsewhere: tuple[str, ...] = (),
     ) -> Result:
         warnings = tuple(
             f"{t} is not wrangler's ledger (columns differ); left alone" for t in self.state.foreign
         )
+        if elsewhere:
+            warnings += (
+                f"{len(elsewhere)} migration(s) applied by another writer during this run, "
+                f"not run again: {', '.join(elsewhere)}",
+            )
         message = error.message if error is not None else None
         file = error.file if error is not None else None
         line = error.line if isinstance(error, OrchestrateError) else None
@@ -271,6 +295,7 @@ class _Steps:
             line,
             (self.target.label,),
             warnings=warnings,
+            elsewhere=elsewhere,
         )
 
     def run(self) -> Result:
@@ -285,19 +310,87 @@ class _Steps:
         if sync is not None:
             self.session.run(sync)
         job.progress.started(job.database.name, len(chosen))
+        return self.run_steps(list(chosen))
+
+    def run_steps(self, pending: list[Step]) -> Result:
+        """Apply ``pending`` in order; a step another writer recorded is skipped, not failed."""
+        job, total = self.job, len(pending)
         applied: list[AppliedMigration] = []
-        for index, step in enumerate(chosen):
+        elsewhere: list[str] = []
+        while pending:
+            step = pending.pop(0)
+            done = len(applied) + len(elsewhere)
             if job.cancel.is_set():
-                return self.result(RunStatus.INTERRUPTED, applied, OrchestrateError("interrupted"))
-            job.progress.step(job.database.name, index, len(chosen), step.migration.file)
+                return self.result(
+                    RunStatus.INTERRUPTED,
+                    applied,
+                    OrchestrateError("interrupted"),
+                    tuple(elsewhere),
+                )
+            job.progress.step(job.database.name, done, total, step.migration.file)
             try:
                 applied.append(self.apply_step(step))
+            except _AppliedElsewhere as found:
+                elsewhere.append(step.migration.name)
+                # That writer is at work: skip what the fresh ledger shows it has done since.
+                taken = [s for s in pending if self.recorded(found.state, s)]
+                elsewhere += [s.migration.name for s in taken]
+                pending = [s for s in pending if s not in taken]
             except MigrationError as exc:
-                return self.result(RunStatus.FAILED, applied, exc)
-        return self.result(RunStatus.OK if applied else RunStatus.UP_TO_DATE, applied)
+                return self.result(RunStatus.FAILED, applied, exc, tuple(elsewhere))
+            except OrchestrateError as exc:  # unreachable, refused, unreadable answer mid-run
+                return self.interrupted_by(exc, step, applied, tuple(elsewhere))
+        status = RunStatus.OK if applied else RunStatus.UP_TO_DATE
+        return self.result(status, applied, None, tuple(elsewhere))
+
+    def interrupted_by(
+        self,
+        exc: OrchestrateError,
+        step: Step,
+        applied: list[AppliedMigration],
+        elsewhere: tuple[str, ...],
+    ) -> Result:
+        """A failure that is not the migration's own: say what committed, truthfully.
+
+        The ledger is asked once more whether ``step`` committed; if it cannot be read
+        either, the step's outcome is reported as unknown, and the undo command is
+        given whenever something did or may have committed.
+        """
+        migration = step.migration
+        outcome = "did not commit"
+        try:
+            if self.settle(step, resent=True) is not None:
+                applied = [
+                    *applied,
+                    AppliedMigration(migration.name, migration.file, 0.0, timed=False),
+                ]
+                outcome = "committed (confirmed from the ledger)"
+        except _AppliedElsewhere:
+            elsewhere = (*elsewhere, migration.name)
+            outcome = "was applied by another writer"
+        except OrchestrateError:
+            outcome = "may have committed: the ledger could not be read to tell"
+        error = OrchestrateError(
+            f"{exc.message}; {migration.file} {outcome}; later migrations not attempted"
+        )
+        result = self.result(RunStatus.FAILED, applied, error, elsewhere)
+        if self.job.engine.remote and self.bookmark is not None and outcome.startswith("may"):
+            command = restore_command(self.job.database, self.bookmark)
+            return replace(result, bookmark=self.bookmark, restore_command=command)
+        return result
+
+    def recorded(self, state: LedgerState, step: Step) -> bool:
+        """Does ``state`` record ``step`` under our name or any of wrangler's?"""
+        names = [n for _, n in wrangler_entries(self.job.database, step.migration, ())]
+        return recorded_in(state, step.migration.filename, names)
 
     def apply_step(self, step: Step) -> AppliedMigration:
-        """One migration as one atomic batch; an unknown outcome is settled by the ledger."""
+        """One migration as one atomic batch; a failure or unknown outcome is settled by the ledger.
+
+        Raises ``_AppliedElsewhere`` when the ledger shows another writer recorded the
+        migration (our batch then failed whole on the UNIQUE guard), ``MigrationError``
+        when the migration itself failed.
+        """
         job, names, migration = self.job, self.job.names, step.migration
         expires = time.time() + job.options.lock_ttl
         batch = migration_batch(
@@ -307,30 +400,44 @@ class _Steps:
             try:
                 result = self.session.run(batch)
             except BatchError as exc:
-                # A resend can lose the race to a first send that committed late (its
-                # ledger row is UNIQUE, so it fails as a whole): the ledger tells.
-                if attempt > 1 and _committed(self.session, names, migration.filename):
-                    return AppliedMigration(migration.name, migration.file, 0.0, timed=False)
+                settled = self.settle(step, resent=attempt > 1)
+                if settled is not None:
+                    return settled
                 failing = batch.statements[exc.index] if exc.index is not None else None
                 line = failing.line if failing is not None and failing.file else None
                 raise MigrationError(exc.sqlite_message, file=migration.file, line=line) from None
             except OutcomeUnknown:
                 # Never resend blindly: the ledger row commits with the migration, so it tells.
-                if _committed(self.session, names, migration.filename):
-                    return AppliedMigration(migration.name, migration.file, 0.0, timed=False)
+                settled = self.settle(step, resent=True)
+                if settled is not None:
+                    return settled
                 if attempt == UNKNOWN_OUTCOME_ATTEMPTS:
                     raise
                 continue
             return AppliedMigration(migration.name, migration.file, result.duration_ms)
         raise AssertionError("unreachable")
 
+    def settle(self, step: Step, resent: bool) -> AppliedMigration | None:
+        """Re-read the ledger after a failed or unanswered send of ``step``.
 
-def _committed(session: Session, names: LedgerNames, filename: str) -> bool:
-    rows = session.run(committed_batch(names, filename)).rows[0]
-    return bool(rows and int(rows[0]["n"]) > 0)
+        Our own row after a resend (or a send whose answer was lost) is our own late
+        commit; a row of any ledger otherwise is another writer's (``_AppliedElsewhere``);
+        no row: the migration did not commit (None).
+        """
+        migration = step.migration
+        wrangler_names = [n for _, n in wrangler_entries(self.job.database, migration, ())]
+        state = settle_conflict(self.session, self.job.names, migration.filename, wrangler_names)
+        if state is None:
+            return None
+        ours = any(r.name == migration.filename for r in state.own)
+        if resent and ours:
+            return AppliedMigration(migration.name, migration.file, 0.0, timed=False)
+        raise _AppliedElsewhere(state)
 
 
 def _with_bookmark(result: Result, database: Database, bookmark: str | None) -> Result:
+    if result.restore_command is not None:
+        return result
     if bookmark is None or not result.applied:
         return replace(result, bookmark=bookmark)
     return replace(result, bookmark=bookmark, restore_command=restore_command(database, bookmark))
@@ -338,18 +445,30 @@ def _with_bookmark(result: Result, database: Database, bookmark: str | None) -> 
 
 def restore_command(database: Database, bookmark: str) -> str:
     """The exact wrangler command that puts ``database`` back to ``bookmark``."""
-    env = next((f" --env {b.env}" for b in database.bindings if b.env), "")
-    return f"wrangler d1 time-travel restore {database.name} --bookmark={bookmark}{env}"
+    env = next((("--env", b.env) for b in database.bindings if b.env), ())
+    words = ("wrangler", "d1", "time-travel", "restore", database.name, f"--bookmark={bookmark}")
+    return shell_command(*words, *env)
 
 
-def _release(session: Session, names: LedgerNames, owner: Owner, result: Result | None) -> None:
+def _unreleased(database: Database, options: ApplyOptions) -> str:
+    return (
+        f"the lock could not be released (the target did not answer); it expires within "
+        f"{options.lock_ttl:g} s, or clear it with `{shell_command('orchestrate', 'unlock', '--db', database.name)}`"
+    )
+
+
+def _release(session: Session, names: LedgerNames, owner: Owner, result: Result | None) -> bool:
+    """Release our lock (with the times that ride along); False when the target did not take it."""
     # Remote engines cannot bind a migration's time before it commits: record the
     # server-reported times now (a no-op where the engine bound them).
     timings = [(f"{a.name}.sql", a.ms) for a in (result.applied if result else ()) if a.timed]
     extra = timing_statements(names, timings)
-    # If this fails the lock expires on its own; the result already says what failed.
-    with contextlib.suppress(OrchestrateError):
+    # If this fails the lock expires on its own; the caller says so beside what failed.
+    try:
         session.run(release_lock_batch(names, owner.id, extra))
+    except OrchestrateError:
+        return False
+    return True
 
 
 def _combine(database: Database, results: list[Result], seconds: float) -> Result:
@@ -360,6 +479,7 @@ def _combine(database: Database, results: list[Result], seconds: float) -> Resul
     targets = tuple(t for r in results for t in r.targets)
     applied = max(results, key=lambda r: len(r.applied)).applied if worst else worst.applied
     warnings = tuple(dict.fromkeys(w for r in results for w in r.warnings))
+    elsewhere = tuple(dict.fromkeys(n for r in results for n in r.elsewhere))
     return Result(
         database.name,
         worst.status if not worst else _best_status(results),
@@ -373,6 +493,7 @@ def _combine(database: Database, results: list[Result], seconds: float) -> Resul
         restore_command=next((r.restore_command for r in results if r.restore_command), None),
         warnings=warnings,
         seconds=seconds,
+        elsewhere=elsewhere,
     )
 
 

@@ -8,6 +8,7 @@ shadow schema (SQLite's own catalogue), never from free text.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,13 +29,37 @@ class Block:
     statements: tuple[str, ...]
 
 
+# Anything that could end a line comment (SQL ``--`` ends at a newline; JS ``//`` also at
+# CR, U+2028, U+2029) or a block comment (``*/``), plus other control characters.
+_COMMENT_BREAKERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]|\*/")
+
+
+def comment_text(text: str) -> str:
+    """``text`` made safe inside a generated comment: it can never end the comment.
+
+    A name or title with a newline would otherwise leave the comment and become a
+    live statement of the generated file. Line breaks and controls show as ``\\n``,
+    ``\\xNN`` or ``\\uNNNN``; ``*/`` as ``*\\/``.
+    """
+    return _COMMENT_BREAKERS.sub(_escaped, text)
+
+
+def _escaped(found: re.Match[str]) -> str:
+    char = found.group()
+    if char == "*/":
+        return "*\\/"
+    if char == "\n":
+        return "\\n"
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
 def render_blocks(blocks: Sequence[Block]) -> str:
     """The body of a migration: numbered steps, each its comments then its statements."""
     parts = []
     for number, block in enumerate(blocks, 1):
         first, *rest = block.comments or ("",)
         comments = [f"Step {number}: {first}", *rest]
-        lines = [f"-- {c}" if c else "--" for c in comments]
+        lines = [f"-- {comment_text(c)}" if c else "--" for c in comments]
         lines += [s.rstrip().rstrip(";") + ";" for s in block.statements]
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
@@ -55,16 +80,17 @@ class Header:
 
 def render_header(header: Header) -> str:
     """``-- Migration: NNNN - Title`` … ``-- Verification:`` with its queries."""
-    created = header.created or datetime.date.today().isoformat()
+    created = comment_text(header.created or datetime.date.today().isoformat())
+    c = comment_text
     lines = [
-        f"-- Migration: {header.number:04d} - {header.title}",
+        f"-- Migration: {header.number:04d} - {c(header.title)}",
         f"-- Created: {created}",
-        f"-- Purpose: {header.purpose}",
+        f"-- Purpose: {c(header.purpose)}",
     ]
     for index, text in enumerate(header.context):
-        lines.append(f"-- Context: {text}" if index == 0 else f"--          {text}")
-    lines += ["--", "-- Changes:", *[f"-- - {c}" for c in header.changes], "--"]
-    lines += ["-- Verification:", *[f"-- {v}" for v in header.verification]]
+        lines.append(f"-- Context: {c(text)}" if index == 0 else f"--          {c(text)}")
+    lines += ["--", "-- Changes:", *[f"-- - {c(x)}" for x in header.changes], "--"]
+    lines += ["-- Verification:", *[f"-- {c(v)}" for v in header.verification]]
     return "\n".join(lines) + "\n\n"
 
 

@@ -1,0 +1,20 @@
+"""Commands orchestrate prints or writes for a shell (undo commands, hints, npm scripts).
+
+Every word that comes from user data (a database name, an env, a bookmark) is quoted
+for a POSIX shell, which is what ``npm run`` uses on Linux and macOS: a name like
+``x;touch f;#`` stays one argument and never runs as shell.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+
+def shell_word(word: str) -> str:
+    """``word`` as one shell argument (unchanged when it needs no quoting)."""
+    return shlex.quote(word)
+
+
+def shell_command(*words: str) -> str:
+    """Words joined into one command line, each quoted as needed."""
+    return " ".join(shell_word(w) for w in words)
