@@ -23,7 +23,8 @@ app = typer.Typer(
     name="orchestrate",
     help="Plan, check and apply Cloudflare D1 migrations across a Workers monorepo.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
