@@ -30,3 +30,16 @@ def test_show_completion_prints_a_bash_script() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "complete -o default -F _orchestrate_completion orchestrate" in proc.stdout
     assert "_ORCHESTRATE_COMPLETE" in proc.stdout
+
+
+def test_env_help_shows_the_table_name_and_the_short_flag() -> None:
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("orchestrate")), "plan", "-h"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if "--env" in x)
+    assert "-e" in line and "[env.NAME]" in line
