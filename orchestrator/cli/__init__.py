@@ -35,7 +35,8 @@ app = typer.Typer(
     cls=GuardedGroup,
     help="Plan, check and apply Cloudflare D1 migrations across a Workers monorepo.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )

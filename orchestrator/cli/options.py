@@ -13,7 +13,12 @@ from orchestrator.reporting.output import Format
 RootOpt = Annotated[
     Path | None, typer.Option("--root", help="Workspace root (default: current directory).")
 ]
-EnvOpt = Annotated[str | None, typer.Option("--env", help="Use the d1_databases of [env.NAME].")]
+EnvOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--env", "-e", help=r"Use the d1_databases of \[env.NAME] (a wrangler environment)."
+    ),
+]
 DbOpt = Annotated[
     list[str] | None, typer.Option("--db", help="Only this database (name or id); repeatable.")
 ]
