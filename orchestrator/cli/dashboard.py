@@ -17,6 +17,7 @@ from orchestrator.cli.options import (
     RootOpt,
     check_format,
 )
+from orchestrator.cli.fleet import FleetOpt, ShardOpt, fleet_request, show_status
 from orchestrator.reporting.graph import render_dot, render_graph_text, render_mermaid
 from orchestrator.reporting.output import Format, console, write_json, write_text
 from orchestrator.reporting.status import (
@@ -42,12 +43,17 @@ def status(
     exit_code: Annotated[
         bool, typer.Option("--exit-code", help="Exit 1 when anything is pending or changed.")
     ] = False,
+    fleet: FleetOpt = None,
+    shard: ShardOpt = None,
 ) -> None:
     """The release manager's dashboard: where every database stands (read-only).
 
-    Example: [bold]orchestrate status --remote --exit-code[/]   ·   [bold]orchestrate status --format html > status.html[/]
+    Example: [bold]orchestrate status --remote --exit-code[/]   ·   [bold]orchestrate status --fleet tenants --remote[/]
     """
     fmt = check_format(output, Format.TEXT, Format.JSON, Format.MARKDOWN, Format.HTML)
+    if fleet is not None:
+        request = fleet_request(load_settings(root), fleet, remote, persist_to, shard)
+        raise typer.Exit(show_status(request, fmt))
     request = ApplyRequest(load_settings(root), env, tuple(db or ()), remote, engine, persist_to)
     board = make_dashboard(request)
     if fmt is Format.JSON:
