@@ -96,7 +96,7 @@ def budget_of(settings: Settings, shard: tuple[int, int] | None) -> int:
     return int(per_shard) if per_shard else max(1, total // shard[1])
 
 
-def _prepare(request: FleetRequest, hooks: Hooks) -> _Run:
+def _prepare(request: FleetRequest, hooks: Hooks, write: bool) -> _Run:
     fleet = request.fleet_settings
     root = request.settings.root
     source = read_source(root, fleet.migrations, str(Path(fleet.migrations).parent))
@@ -112,7 +112,7 @@ def _prepare(request: FleetRequest, hooks: Hooks) -> _Run:
         opener: Callable[..., Session] = lambda m: ApiSession(http, Target(m.name, "remote", m.id))
     else:
         run.listing = Listing(local_members(fleet, root, request.persist_to), 0)
-        opener = _local_opener(root, write=not request.dry_run)
+        opener = _local_opener(root, write)
     require_members(run.listing, request.fleet)
     ignored = _ignored(request.settings.ledger_table)
     run.context = FleetContext(
@@ -159,7 +159,7 @@ def _local_opener(root: Path, write: bool) -> Callable[..., Session]:
 
 def read_fleet(request: FleetRequest, hooks: Hooks | None = None, *, write: bool = False) -> tuple[FleetPlan, _Run, dict[str, int]]:
     """List and read every member of the (shard of the) fleet once; plan each."""
-    run = _prepare(request, hooks or Hooks())
+    run = _prepare(request, hooks or Hooks(), write)
     assert run.context is not None
     try:
         members = select_shard(run.listing.members, request.shard)

@@ -136,6 +136,7 @@ class Write:
     migrations: tuple[Migration, ...]
     schema_offset: int
     expected_after: str
+    via_import: bool = False  # a statement past 100 KB: D1's import flow carries it
 
 
 def plan_writes(
@@ -172,7 +173,8 @@ def _groups(pending: Sequence[Migration], split_bytes: int) -> list[list[Migrati
     size = 0
     for migration in pending:
         length = len(migration.sql.encode("utf-8"))
-        if groups[-1] and size + length > split_bytes:
+        alone = oversized(migration)
+        if groups[-1] and (alone or size + length > split_bytes or oversized(groups[-1][-1])):
             groups.append([])
             size = 0
         groups[-1].append(migration)
@@ -216,7 +218,8 @@ def _write(
     offset = len(statements)
     statements += [Sql(q.sql) for q in SNAPSHOT_QUERIES]
     label = f"{len(group)} migration(s) up to {group[-1].file}"
-    return Write(Batch(tuple(statements), label=label), tuple(group), offset, after)
+    big = any(oversized(m) for m in group)
+    return Write(Batch(tuple(statements), label=label), tuple(group), offset, after, big)
 
 
 def oversized(migration: Migration) -> bool:
