@@ -1157,6 +1157,13 @@ class D1ApiServer(_ImportMixin):
             self._databases[db_id] = db
         return db_id
 
+    def delete_database(self, database_id: str) -> None:
+        """Delete a database (as ``wrangler d1 delete`` would): later requests get 404."""
+        with self._lock:
+            db = self._databases.pop(database_id)
+        with db.lock:
+            db.conn.close()
+
     def database_ids(self) -> dict[str, str]:
         """``{name: uuid}`` of every database."""
         with self._lock:
