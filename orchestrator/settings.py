@@ -211,7 +211,7 @@ def _fleet(
 
     migrations = section.get("migrations")
     if not migrations:
-        raise fail("needs migrations = \"path/to/migrations\"")
+        raise fail('needs migrations = "path/to/migrations"')
     if not (root / migrations).is_dir():
         raise fail(f"migrations {migrations!r} is not a directory", "migrations")
     prefix, ids_file = section.get("name_prefix"), section.get("ids_file")

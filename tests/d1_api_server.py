@@ -912,7 +912,9 @@ class _ImportMixin:
         url = f"{cast(Any, self).base_url.removesuffix(API_PREFIX)}{UPLOAD_PREFIX}{token}"
         return _envelope({"success": True, "filename": token, "upload_url": url})
 
-    def _import_upload(self, method: str, token: str, body: bytes) -> tuple[int, JsonObject, str | None]:
+    def _import_upload(
+        self, method: str, token: str, body: bytes
+    ) -> tuple[int, JsonObject, str | None]:
         if method != "PUT":
             raise _ApiError(405, CODE_METHOD, "Method not allowed for this route")
         with self._lock:
@@ -927,13 +929,22 @@ class _ImportMixin:
             upload = self._uploads.pop(str(data.get("filename")), None)
         if upload is None or upload.database != db.uuid or upload.data is None:
             raise _ApiError(400, CODE_BAD_REQUEST, "Nothing uploaded under that filename")
-        if hashlib.md5(upload.data).hexdigest() != data.get("etag") or upload.etag != data.get("etag"):  # noqa: S324
+        if hashlib.md5(upload.data).hexdigest() != data.get("etag") or upload.etag != data.get(
+            "etag"
+        ):
             raise _ApiError(400, CODE_BAD_REQUEST, "The uploaded file does not match its etag")
         outcome = self._ingest_file(db, upload.data.decode("utf-8"))
         at = outcome["at_bookmark"]
         with self._lock:
             self._imports[at] = outcome
-        return _envelope({"success": True, "status": "active", "at_bookmark": at, "filename": data.get("filename")})
+        return _envelope(
+            {
+                "success": True,
+                "status": "active",
+                "at_bookmark": at,
+                "filename": data.get("filename"),
+            }
+        )
 
     def _ingest_file(self, db: _Database, sql: str) -> JsonObject:
         server = cast(Any, self)
@@ -957,7 +968,12 @@ class _ImportMixin:
                 return {"at_bookmark": at, "status": "error", "error": message}
             db.record_version(server.snapshot_every_write)
             final = server._bookmark(db, db.version)
-        return {"at_bookmark": at, "status": "complete", "final_bookmark": final, "num_queries": len(statements)}
+        return {
+            "at_bookmark": at,
+            "status": "complete",
+            "final_bookmark": final,
+            "num_queries": len(statements),
+        }
 
     def _import_poll(self, db: _Database, data: JsonObject) -> JsonObject:
         with self._lock:
@@ -966,7 +982,11 @@ class _ImportMixin:
             raise _ApiError(400, CODE_BAD_REQUEST, "No import at that bookmark")
         if outcome["status"] == "error":
             return _envelope({"success": False, "status": "error", "error": outcome["error"]})
-        result = {"final_bookmark": outcome["final_bookmark"], "num_queries": outcome["num_queries"], "meta": {}}
+        result = {
+            "final_bookmark": outcome["final_bookmark"],
+            "num_queries": outcome["num_queries"],
+            "meta": {},
+        }
         return _envelope({"success": True, "status": "complete", "result": result})
 
 

@@ -61,13 +61,17 @@ def apply(
     output: FormatOpt = "text",
     fleet: FleetOpt = None,
     canary: Annotated[
-        int, typer.Option("--canary", min=0, help="Fleet: members written first (after the canary list).")
+        int,
+        typer.Option(
+            "--canary", min=0, help="Fleet: members written first (after the canary list)."
+        ),
     ] = 0,
     wave: Annotated[
         str | None, typer.Option("--wave", help="Fleet: members per wave, N or P%.")
     ] = None,
     max_failures: Annotated[
-        int, typer.Option("--max-failures", min=0, help="Fleet: stop past this many failed members.")
+        int,
+        typer.Option("--max-failures", min=0, help="Fleet: stop past this many failed members."),
     ] = 0,
     shard: ShardOpt = None,
 ) -> None:
@@ -79,11 +83,19 @@ def apply(
     if fleet is not None:
         if all_ or db:
             raise UsageError("--fleet takes the fleet's members: drop --all/--db")
-        request = fleet_request(
-            load_settings(root), fleet, remote, persist_to, shard, jobs=jobs, canary=canary,
-            wave=wave, max_failures=max_failures, dry_run=dry_run_,
+        fleet_run = fleet_request(
+            load_settings(root),
+            fleet,
+            remote,
+            persist_to,
+            shard,
+            jobs=jobs,
+            canary=canary,
+            wave=wave,
+            max_failures=max_failures,
+            dry_run=dry_run_,
         )
-        raise typer.Exit(run_apply(request, fmt))
+        raise typer.Exit(run_apply(fleet_run, fmt))
     if not all_ and not db:
         raise UsageError("name the databases with --db NAME, or pass --all")
     settings = load_settings(root).with_overrides(

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from orchestrator.cli import app, boundary
+from orchestrator.cli.fleet import FleetOpt, ShardOpt, fleet_request, show_status
 from orchestrator.cli.options import (
     DbOpt,
     EngineOpt,
@@ -17,7 +18,6 @@ from orchestrator.cli.options import (
     RootOpt,
     check_format,
 )
-from orchestrator.cli.fleet import FleetOpt, ShardOpt, fleet_request, show_status
 from orchestrator.reporting.graph import render_dot, render_graph_text, render_mermaid
 from orchestrator.reporting.output import Format, console, write_json, write_text
 from orchestrator.reporting.status import (
@@ -52,8 +52,8 @@ def status(
     """
     fmt = check_format(output, Format.TEXT, Format.JSON, Format.MARKDOWN, Format.HTML)
     if fleet is not None:
-        request = fleet_request(load_settings(root), fleet, remote, persist_to, shard)
-        raise typer.Exit(show_status(request, fmt))
+        fleet_run = fleet_request(load_settings(root), fleet, remote, persist_to, shard)
+        raise typer.Exit(show_status(fleet_run, fmt))
     request = ApplyRequest(load_settings(root), env, tuple(db or ()), remote, engine, persist_to)
     board = make_dashboard(request)
     if fmt is Format.JSON:

@@ -39,7 +39,12 @@ ShardOpt = Annotated[
 
 
 def fleet_request(
-    settings: Settings, fleet: str, remote: bool, persist_to: Path | None, shard: str | None, **more: object
+    settings: Settings,
+    fleet: str,
+    remote: bool,
+    persist_to: Path | None,
+    shard: str | None,
+    **more: object,
 ) -> FleetRequest:
     """The request of a fleet command (``--shard`` parsed, ``--jobs`` checked)."""
     jobs = more.pop("jobs", None) or 8
@@ -78,7 +83,7 @@ def run_apply(request: FleetRequest, fmt: Format) -> int:
     """``apply --fleet``: exit 0 when every member ended well, 1 otherwise."""
     err = console(stderr=True)
     with _progress(err) as hooks:
-        plan, report = apply_fleet(request, hooks)
+        _, report = apply_fleet(request, hooks)
     if fmt is Format.JSON:
         write_json(report_to_dict(report))
     else:
@@ -111,7 +116,9 @@ def _progress(err: Console) -> Iterator[Hooks]:
             speed = bar.tasks[0].speed
             bar.update(task, failed=failed[0], rate=f"{speed:.1f} members/s" if speed else "")
         if not err.is_terminal and result.failed:
-            err.print(f"{result.outcome} {escape(result.member.name)}: {escape(result.error or '')}")
+            err.print(
+                f"{result.outcome} {escape(result.member.name)}: {escape(result.error or '')}"
+            )
 
     def on_start(total: int) -> None:
         bar.update(task, total=total)

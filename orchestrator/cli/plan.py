@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from orchestrator.cli import app, boundary
+from orchestrator.cli.fleet import FleetOpt, ShardOpt, fleet_request, show_plan
 from orchestrator.cli.options import (
     DbOpt,
     EngineOpt,
@@ -15,7 +16,6 @@ from orchestrator.cli.options import (
     RootOpt,
     check_format,
 )
-from orchestrator.cli.fleet import FleetOpt, ShardOpt, fleet_request, show_plan
 from orchestrator.engines.select import choose_engine
 from orchestrator.reporting.output import Format, console, write_json, write_text
 from orchestrator.reporting.plan import plan_to_dict, render_plan_markdown, render_plan_text
@@ -44,8 +44,8 @@ def plan(
     fmt = check_format(output, Format.TEXT, Format.JSON, Format.MARKDOWN)
     settings = load_settings(root)
     if fleet is not None:
-        request = fleet_request(settings, fleet, remote, persist_to, shard)
-        raise typer.Exit(show_plan(request, fmt))
+        fleet_run = fleet_request(settings, fleet, remote, persist_to, shard)
+        raise typer.Exit(show_plan(fleet_run, fmt))
     target = choose_engine(settings, remote, engine, persist_to)
     result = make_plan(settings, env, tuple(db or ()), target)
     if fmt is Format.JSON:

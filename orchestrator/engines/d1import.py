@@ -59,10 +59,24 @@ def import_sql(
     data = sql.encode("utf-8")
     etag = hashlib.md5(data).hexdigest()  # noqa: S324 - D1's etag is an md5, not a secret
     path = http.database_path(database_id, "import")
-    init = http.call("POST", path, {"action": "init", "etag": etag}, retry_safe=True, permission=D1_EDIT, what=f"{what} (import init)")
+    init = http.call(
+        "POST",
+        path,
+        {"action": "init", "etag": etag},
+        retry_safe=True,
+        permission=D1_EDIT,
+        what=f"{what} (import init)",
+    )
     url, filename = _init_fields(init, what)
     _upload(url, data, what)
-    ingest = http.call("POST", path, {"action": "ingest", "etag": etag, "filename": filename}, retry_safe=False, permission=D1_EDIT, what=f"{what} (import ingest)")
+    ingest = http.call(
+        "POST",
+        path,
+        {"action": "ingest", "etag": etag, "filename": filename},
+        retry_safe=False,
+        permission=D1_EDIT,
+        what=f"{what} (import ingest)",
+    )
     at = ingest.get("at_bookmark") if isinstance(ingest, dict) else None
     if not at:
         raise OutcomeUnknown(f"{what}: ingest returned no bookmark to poll")
@@ -87,11 +101,20 @@ def _upload(url: str, data: bytes, what: str) -> None:
 def _poll(http: D1Http, path: str, at: str, what: str, sleep: Callable[[float], None]) -> None:
     delay = 0.05
     for _ in range(POLL_ATTEMPTS):
-        result = http.call("POST", path, {"action": "poll", "current_bookmark": at}, retry_safe=True, permission=D1_EDIT, what=f"{what} (import poll)")
+        result = http.call(
+            "POST",
+            path,
+            {"action": "poll", "current_bookmark": at},
+            retry_safe=True,
+            permission=D1_EDIT,
+            what=f"{what} (import poll)",
+        )
         status = result.get("status") if isinstance(result, dict) else None
         if status == "complete":
             return
-        if status == "error" or (isinstance(result, dict) and result.get("success") is False and status != "active"):
+        if status == "error" or (
+            isinstance(result, dict) and result.get("success") is False and status != "active"
+        ):
             raise BatchError(str(result.get("error") or "import failed"))
         sleep(delay)
         delay = min(2.0, delay * 2)

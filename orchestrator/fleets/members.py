@@ -46,7 +46,9 @@ def list_databases(http: D1Http, name: str | None = None) -> tuple[list[dict[str
 def remote_members(fleet: FleetSettings, root: Path, http: D1Http) -> Listing:
     """Members by name prefix (the list, filtered) or by the ids file (matched by id or name)."""
     rows, requests = list_databases(http, fleet.name_prefix)
-    listed = [Member(str(r["uuid"]), str(r.get("name") or r["uuid"])) for r in rows if r.get("uuid")]
+    listed = [
+        Member(str(r["uuid"]), str(r.get("name") or r["uuid"])) for r in rows if r.get("uuid")
+    ]
     if fleet.name_prefix is not None:
         # The API's filter searches; a prefix means "starts with".
         chosen = [m for m in listed if m.name.startswith(fleet.name_prefix)]
@@ -64,7 +66,9 @@ def read_ids_file(root: Path, fleet: FleetSettings) -> tuple[str, ...]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"fleets.{fleet.name}.ids_file: cannot read {fleet.ids_file}: {exc}") from None
+        raise ConfigError(
+            f"fleets.{fleet.name}.ids_file: cannot read {fleet.ids_file}: {exc}"
+        ) from None
     ids: list[str] = []
     for number, line in enumerate(text.splitlines(), 1):
         value = line.split("#", 1)[0].strip()
@@ -78,9 +82,7 @@ def read_ids_file(root: Path, fleet: FleetSettings) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
-def local_members(
-    fleet: FleetSettings, root: Path, persist_to: Path | None
-) -> tuple[Member, ...]:
+def local_members(fleet: FleetSettings, root: Path, persist_to: Path | None) -> tuple[Member, ...]:
     """Locally every member named in ``ids_file`` is a local D1 state file."""
     if fleet.ids_file is None:
         raise ConfigError(

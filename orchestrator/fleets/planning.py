@@ -46,9 +46,7 @@ def in_shard(member: Member, shard: tuple[int, int] | None) -> bool:
     return stable_key(member.id) % total == index - 1
 
 
-def select_shard(
-    members: Sequence[Member], shard: tuple[int, int] | None
-) -> tuple[Member, ...]:
+def select_shard(members: Sequence[Member], shard: tuple[int, int] | None) -> tuple[Member, ...]:
     """The members of one shard, in a stable order (by hash, then id)."""
     chosen = [m for m in members if in_shard(m, shard)]
     return tuple(sorted(chosen, key=lambda m: (stable_key(m.id), m.id)))
@@ -71,7 +69,9 @@ def plan_member(state: MemberState, migrations: Sequence[Migration]) -> MemberPl
     if unknown:
         return MemberPlan(state, version, refusal=f"ledger records {unknown[0]}, which has no file")
     changed = [
-        m for m in migrations if m.name in applied and applied[m.name].checksum not in (None, m.checksum)
+        m
+        for m in migrations
+        if m.name in applied and applied[m.name].checksum not in (None, m.checksum)
     ]
     if changed:
         return MemberPlan(state, version, refusal=f"{changed[0].file} changed after it was applied")

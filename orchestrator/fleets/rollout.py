@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from orchestrator.checks.schema import SchemaSnapshot
-from orchestrator.engines import BatchResult, Session
+from orchestrator.engines import Batch, BatchResult, Session
 from orchestrator.engines.api import ApiSession
 from orchestrator.engines.d1import import import_sql, render_file
 from orchestrator.engines.ledger import LedgerNames
@@ -68,7 +68,7 @@ class CountedSession:
         self.counter = counter
         self.requests = 0
 
-    def run(self, batch):  # type: ignore[no-untyped-def]
+    def run(self, batch: Batch) -> BatchResult:
         self.requests += 1
         self.counter.add()
         return self.session.run(batch)
@@ -92,7 +92,9 @@ class FleetContext:
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
-def expected_schemas(migrations: Sequence[Migration]) -> Callable[[tuple[Migration, ...]], SchemaSnapshot | str]:
+def expected_schemas(
+    migrations: Sequence[Migration],
+) -> Callable[[tuple[Migration, ...]], SchemaSnapshot | str]:
     """The shadow replay's schema after the first k migrations (memoized), or why it fails."""
     cache: dict[int, SchemaSnapshot | str] = {}
     lock = threading.Lock()
@@ -125,7 +127,9 @@ def read_member(context: FleetContext, member: Member, *, write: bool) -> tuple[
         session.close()
 
 
-def _read(context: FleetContext, member: Member, session: CountedSession, write: bool) -> MemberState:
+def _read(
+    context: FleetContext, member: Member, session: CountedSession, write: bool
+) -> MemberState:
     names = context.names
     if write:
         return parse_read(member, names, session.run(read_batch(names)), setup_count(names))
@@ -139,16 +143,22 @@ def _read(context: FleetContext, member: Member, session: CountedSession, write:
     return MemberState(member, (), schema, "0:")
 
 
-def drift_of(context: FleetContext, plan: MemberPlan, schema: SchemaSnapshot | None) -> tuple[str, ...]:
+def drift_of(
+    context: FleetContext, plan: MemberPlan, schema: SchemaSnapshot | None
+) -> tuple[str, ...]:
     """Differences between a member's schema and the shadow replay of what it applied."""
     if schema is None:
         return ()
     applied_names = {r.filename.removesuffix(".sql") for r in plan.state.applied}
-    applied = tuple(m for m in context.migrations if m.name in applied_names or m.filename in applied_names)
+    applied = tuple(
+        m for m in context.migrations if m.name in applied_names or m.filename in applied_names
+    )
     return _compare(context, applied, schema)
 
 
-def _compare(context: FleetContext, applied: tuple[Migration, ...], schema: SchemaSnapshot) -> tuple[str, ...]:
+def _compare(
+    context: FleetContext, applied: tuple[Migration, ...], schema: SchemaSnapshot
+) -> tuple[str, ...]:
     expected = context.expected(applied)
     if isinstance(expected, str):
         return (f"the shadow replay fails: {expected}",)
@@ -170,7 +180,9 @@ def judge_read(context: FleetContext, plan: MemberPlan, requests: int) -> Member
     drift = drift_of(context, plan, plan.state.schema)
     if drift:
         error = f"drifted before the write: {drift[0]}"
-        return MemberResult(member, Outcome.DRIFTED, plan.version, error=error, drift=drift, requests=requests)
+        return MemberResult(
+            member, Outcome.DRIFTED, plan.version, error=error, drift=drift, requests=requests
+        )
     if not plan.pending:
         return MemberResult(member, Outcome.UP_TO_DATE, plan.version, requests=requests)
     return None
@@ -181,7 +193,9 @@ def write_member(context: FleetContext, plan: MemberPlan, requests: int) -> Memb
     try:
         session = CountedSession(context.open(plan.member), context.counter)
     except OrchestrateError as exc:
-        return MemberResult(plan.member, Outcome.FAILED, plan.version, error=exc.message, requests=requests)
+        return MemberResult(
+            plan.member, Outcome.FAILED, plan.version, error=exc.message, requests=requests
+        )
     try:
         result = _write_all(context, session, plan)
     finally:
@@ -199,15 +213,37 @@ def _write_all(context: FleetContext, session: CountedSession, plan: MemberPlan)
         state = _read(context, plan.member, session, True)
         plan = plan_member(state, context.migrations)
         if plan.refusal is not None or not plan.pending:
-            done = MemberResult(plan.member, Outcome.APPLIED if applied else Outcome.UP_TO_DATE, plan.version, tuple(applied))
-            return done if plan.refusal is None else replace(done, outcome=Outcome.REFUSED, error=plan.refusal)
-    return MemberResult(plan.member, Outcome.FAILED, plan.version, tuple(applied), "the ledger kept changing under this run")
+            done = MemberResult(
+                plan.member,
+                Outcome.APPLIED if applied else Outcome.UP_TO_DATE,
+                plan.version,
+                tuple(applied),
+            )
+            return (
+                done
+                if plan.refusal is None
+                else replace(done, outcome=Outcome.REFUSED, error=plan.refusal)
+            )
+    return MemberResult(
+        plan.member,
+        Outcome.FAILED,
+        plan.version,
+        tuple(applied),
+        "the ledger kept changing under this run",
+    )
 
 
 def _try_writes(
     context: FleetContext, session: CountedSession, plan: MemberPlan, applied: list[str]
 ) -> MemberResult | None:
-    writes = plan_writes(context.names, plan.state, plan.pending, context.started_at, context.fleet, context.names.wrangler_tables)
+    writes = plan_writes(
+        context.names,
+        plan.state,
+        plan.pending,
+        context.started_at,
+        context.fleet,
+        context.names.wrangler_tables,
+    )
     version = plan.version
     done = [r.filename.removesuffix(".sql") for r in plan.state.applied]
     result: BatchResult | None = None
@@ -234,7 +270,14 @@ def _try_writes(
     applied_all = tuple(m for m in context.migrations if m.name in set(done))
     drift = _compare(context, applied_all, schema)
     if drift:
-        return MemberResult(plan.member, Outcome.DRIFTED, version, tuple(applied), f"schema after the write differs: {drift[0]}", drift)
+        return MemberResult(
+            plan.member,
+            Outcome.DRIFTED,
+            version,
+            tuple(applied),
+            f"schema after the write differs: {drift[0]}",
+            drift,
+        )
     return MemberResult(plan.member, Outcome.APPLIED, version, tuple(applied))
 
 
@@ -249,17 +292,23 @@ def _send(session: CountedSession, write: Write) -> BatchResult | None:
     session.requests += IMPORT_REQUESTS
     session.counter.add(IMPORT_REQUESTS)
     text = render_file(write.batch.statements[: write.schema_offset])
-    import_sql(inner.http, inner.target.locator, text, f"{inner.target.database} ({write.batch.label})")
+    import_sql(
+        inner.http, inner.target.locator, text, f"{inner.target.database} ({write.batch.label})"
+    )
     return None
 
 
-def _failed(plan: MemberPlan, version: str, applied: list[str], batch, exc: BatchError) -> MemberResult:  # type: ignore[no-untyped-def]
+def _failed(
+    plan: MemberPlan, version: str, applied: list[str], batch: Batch, exc: BatchError
+) -> MemberResult:
     where = ""
     if exc.index is not None and exc.index < len(batch.statements):
         failing = batch.statements[exc.index]
         if failing.file:
             where = f"{failing.file}:{failing.line}: " if failing.line else f"{failing.file}: "
-    return MemberResult(plan.member, Outcome.FAILED, version, tuple(applied), where + exc.sqlite_message)
+    return MemberResult(
+        plan.member, Outcome.FAILED, version, tuple(applied), where + exc.sqlite_message
+    )
 
 
 def _stop_on_auth(context: FleetContext, exc: OrchestrateError) -> None:
@@ -275,13 +324,19 @@ class StageRunner:
     jobs: int
     on_result: Callable[[MemberResult], None]
 
-    def run(self, stage: Stage, plans: dict[str, MemberPlan], reads: dict[str, int]) -> list[MemberResult]:
+    def run(
+        self, stage: Stage, plans: dict[str, MemberPlan], reads: dict[str, int]
+    ) -> list[MemberResult]:
         def one(member: Member) -> MemberResult:
             plan = plans[member.id]
             if self.context.cancel.is_set():
-                return MemberResult(member, Outcome.SKIPPED, plan.version, error="not started: interrupted")
+                return MemberResult(
+                    member, Outcome.SKIPPED, plan.version, error="not started: interrupted"
+                )
             judged = judge_read(self.context, plan, reads[member.id])
-            result = judged if judged is not None else write_member(self.context, plan, reads[member.id])
+            result = (
+                judged if judged is not None else write_member(self.context, plan, reads[member.id])
+            )
             self.on_result(result)
             return result
 

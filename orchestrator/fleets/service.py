@@ -20,7 +20,7 @@ from orchestrator.engines.local import LocalEngine, LocalSession
 from orchestrator.engines.ratelimit import CLOUDFLARE_LIMIT, CLOUDFLARE_WINDOW_S, RateBudget
 from orchestrator.errors import UsageError
 from orchestrator.fleets.members import Listing, local_members, remote_members, require_members
-from orchestrator.fleets.model import FleetPlan, MemberResult, Outcome, RolloutReport
+from orchestrator.fleets.model import FleetPlan, Member, MemberResult, Outcome, RolloutReport
 from orchestrator.fleets.planning import Estimate, estimate, plan_stages, select_shard
 from orchestrator.fleets.rollout import (
     Counter,
@@ -32,7 +32,7 @@ from orchestrator.fleets.rollout import (
 )
 from orchestrator.fleets.sql import plan_writes
 from orchestrator.model import Migration, Problem, Severity
-from orchestrator.schema.target import WRANGLER_DEFAULT_TABLE, ledger_filter
+from orchestrator.schema.target import WRANGLER_DEFAULT_TABLE
 from orchestrator.settings import FleetSettings, Settings
 
 Notify = Callable[[str], None]
@@ -109,22 +109,33 @@ def _prepare(request: FleetRequest, hooks: Hooks, write: bool) -> _Run:
         run.listing = remote_members(fleet, root, run.http)
         counter.add(run.listing.requests)
         http = run.http
-        opener: Callable[..., Session] = lambda m: ApiSession(http, Target(m.name, "remote", m.id))
+
+        def opener(m: Member) -> Session:
+            return ApiSession(http, Target(m.name, "remote", m.id))
+
     else:
         run.listing = Listing(local_members(fleet, root, request.persist_to), 0)
         opener = _local_opener(root, write)
     require_members(run.listing, request.fleet)
     ignored = _ignored(request.settings.ledger_table)
     run.context = FleetContext(
-        request.fleet, run.migrations, names, opener, now_stamp(), counter,
-        expected_schemas(run.migrations), ignored,
+        request.fleet,
+        run.migrations,
+        names,
+        opener,
+        now_stamp(),
+        counter,
+        expected_schemas(run.migrations),
+        ignored,
     )
     return run
 
 
 def _ignored(ledger_table: str) -> Callable[[str], bool]:
     prefix = ledger_table.lower()
-    return lambda name: name.lower().startswith(prefix) or name.lower() in (WRANGLER_DEFAULT_TABLE, "_seeds")
+    return lambda name: (
+        name.lower().startswith(prefix) or name.lower() in (WRANGLER_DEFAULT_TABLE, "_seeds")
+    )
 
 
 def _http(request: FleetRequest, budget: int, notify: Notify) -> D1Http:
@@ -157,7 +168,9 @@ def _local_opener(root: Path, write: bool) -> Callable[..., Session]:
     return open_member
 
 
-def read_fleet(request: FleetRequest, hooks: Hooks | None = None, *, write: bool = False) -> tuple[FleetPlan, _Run, dict[str, int]]:
+def read_fleet(
+    request: FleetRequest, hooks: Hooks | None = None, *, write: bool = False
+) -> tuple[FleetPlan, _Run, dict[str, int]]:
     """List and read every member of the (shard of the) fleet once; plan each."""
     run = _prepare(request, hooks or Hooks(), write)
     assert run.context is not None
@@ -171,7 +184,9 @@ def read_fleet(request: FleetRequest, hooks: Hooks | None = None, *, write: bool
         Problem(Severity.WARNING, "fleet.missing", f"{m} is in ids_file but not in the account")
         for m in run.listing.missing
     )
-    plan = FleetPlan(request.fleet, run.migrations, tuple(plans[m.id] for m in members), problems, request.shard)
+    plan = FleetPlan(
+        request.fleet, run.migrations, tuple(plans[m.id] for m in members), problems, request.shard
+    )
     return plan, run, reads
 
 
@@ -192,16 +207,25 @@ def writes_needed(plan: FleetPlan, run: _Run) -> int:
     assert run.context is not None
     names = run.context.names
     return sum(
-        len(plan_writes(names, p.state, p.pending, "", "", names.wrangler_tables)) for p in plan.with_pending
+        len(plan_writes(names, p.state, p.pending, "", "", names.wrangler_tables))
+        for p in plan.with_pending
     )
 
 
 def first_estimate(request: FleetRequest, members: int, list_requests: int) -> Estimate:
     """Before anything is read: at most a read and a write per member."""
-    return estimate(members, members, list_requests, budget_of(request.settings, request.shard), CLOUDFLARE_WINDOW_S)
+    return estimate(
+        members,
+        members,
+        list_requests,
+        budget_of(request.settings, request.shard),
+        CLOUDFLARE_WINDOW_S,
+    )
 
 
-def apply_fleet(request: FleetRequest, hooks: Hooks | None = None) -> tuple[FleetPlan, RolloutReport]:
+def apply_fleet(
+    request: FleetRequest, hooks: Hooks | None = None
+) -> tuple[FleetPlan, RolloutReport]:
     """Read every member, then write the canary and the waves; stop past --max-failures."""
     hooks = hooks or Hooks()
     started = time.perf_counter()
@@ -218,11 +242,26 @@ def apply_fleet(request: FleetRequest, hooks: Hooks | None = None) -> tuple[Flee
         stages = plan_stages(members, request.fleet_settings.canary, request.canary, wave)
         if request.dry_run:
             results = tuple(_dry(p, reads[p.member.id], run) for p in plan.members)
-            report = RolloutReport(request.fleet, run.context.started_at, results, tuple(s.label for s in stages), None, run.context.counter.total, time.perf_counter() - started, True)
+            report = RolloutReport(
+                request.fleet,
+                run.context.started_at,
+                results,
+                tuple(s.label for s in stages),
+                None,
+                run.context.counter.total,
+                time.perf_counter() - started,
+                True,
+            )
             return plan, report
         hooks.on_start(count)
         report = _stages(request, run, plan, reads, stages, hooks)
-        report = RolloutReport(**{**report.__dict__, "seconds": time.perf_counter() - started, "requests": run.context.counter.total})
+        report = RolloutReport(
+            **{
+                **report.__dict__,
+                "seconds": time.perf_counter() - started,
+                "requests": run.context.counter.total,
+            }
+        )
         record_rollout(request, report)
         return plan, report
     finally:
@@ -242,10 +281,23 @@ def _dry(plan: Any, reads: int, run: _Run) -> MemberResult:
     judged = judge_read(run.context, plan, reads)
     if judged is not None:
         return judged
-    return MemberResult(plan.member, Outcome.PLANNED, plan.version, tuple(m.name for m in plan.pending), requests=reads)
+    return MemberResult(
+        plan.member,
+        Outcome.PLANNED,
+        plan.version,
+        tuple(m.name for m in plan.pending),
+        requests=reads,
+    )
 
 
-def _stages(request: FleetRequest, run: _Run, plan: FleetPlan, reads: dict[str, int], stages: Any, hooks: Hooks) -> RolloutReport:
+def _stages(
+    request: FleetRequest,
+    run: _Run,
+    plan: FleetPlan,
+    reads: dict[str, int],
+    stages: Any,
+    hooks: Hooks,
+) -> RolloutReport:
     assert run.context is not None
     plans = {p.member.id: p for p in plan.members}
     runner = StageRunner(run.context, request.jobs, hooks.on_result)
@@ -255,19 +307,35 @@ def _stages(request: FleetRequest, run: _Run, plan: FleetPlan, reads: dict[str, 
     for stage in stages:
         if stopped is not None or run.context.cancel.is_set():
             reason = stopped or "interrupted"
-            results += [MemberResult(m, Outcome.SKIPPED, plans[m.id].version, error=f"not started: {reason}", requests=reads[m.id]) for m in stage.members]
+            results += [
+                MemberResult(
+                    m,
+                    Outcome.SKIPPED,
+                    plans[m.id].version,
+                    error=f"not started: {reason}",
+                    requests=reads[m.id],
+                )
+                for m in stage.members
+            ]
             continue
         results += runner.run(stage, plans, reads)
         done.append(stage.label)
         failures = sum(1 for r in results if r.failed)
         if failures > request.max_failures:
             stopped = f"{failures} failed or drifted after the {stage.label} (--max-failures {request.max_failures})"
-    return RolloutReport(request.fleet, run.context.started_at, tuple(results), tuple(done), stopped)
+    return RolloutReport(
+        request.fleet, run.context.started_at, tuple(results), tuple(done), stopped
+    )
 
 
 def record_path(settings: Settings, fleet: str, remote: bool) -> Path:
     """Where the last rollout of a fleet is recorded (status shows its failures)."""
-    return settings.root / ".orchestrate" / "fleets" / f"{fleet}-{'remote' if remote else 'local'}.json"
+    return (
+        settings.root
+        / ".orchestrate"
+        / "fleets"
+        / f"{fleet}-{'remote' if remote else 'local'}.json"
+    )
 
 
 def record_rollout(request: FleetRequest, report: RolloutReport) -> None:
@@ -277,7 +345,11 @@ def record_rollout(request: FleetRequest, report: RolloutReport) -> None:
         "started_at": report.started_at,
         "shard": list(request.shard) if request.shard else None,
         "stopped": report.stopped,
-        "failed": {r.member.id: {"name": r.member.name, "outcome": str(r.outcome), "error": r.error} for r in report.results if r.failed},
+        "failed": {
+            r.member.id: {"name": r.member.name, "outcome": str(r.outcome), "error": r.error}
+            for r in report.results
+            if r.failed
+        },
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

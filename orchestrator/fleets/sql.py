@@ -15,7 +15,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from orchestrator.checks.schema import SNAPSHOT_QUERIES, SchemaSnapshot, rows_in_order, snapshot_from_rows
+from orchestrator.checks.schema import (
+    SNAPSHOT_QUERIES,
+    SchemaSnapshot,
+    rows_in_order,
+    snapshot_from_rows,
+)
 from orchestrator.discovery.naming import canonical_of
 from orchestrator.engines import Batch, BatchResult, Sql
 from orchestrator.engines.ledger import (
@@ -78,7 +83,9 @@ def _reads(names: LedgerNames) -> list[Sql]:
     own = quote_identifier(names.table)
     statements = [Sql(f"SELECT filename, checksum FROM {own} ORDER BY id")]
     statements += [Sql(f"SELECT name FROM {quote_identifier(t)}") for t in names.wrangler_tables]
-    statements.append(Sql(f"SELECT max(started_at) AS at FROM {quote_identifier(rollouts_table(names))}"))
+    statements.append(
+        Sql(f"SELECT max(started_at) AS at FROM {quote_identifier(rollouts_table(names))}")
+    )
     return statements + [Sql(q.sql) for q in SNAPSHOT_QUERIES]
 
 
@@ -107,11 +114,17 @@ def parse_read(member: Member, names: LedgerNames, result: BatchResult, offset: 
     at = last[0].get("at") if last else None
     schema = parse_schema(rows[2 + count :])
     return MemberState(
-        member, merge_applied(own, wrangler), schema, fingerprint(own, [len(w) for w in wrangler]), at
+        member,
+        merge_applied(own, wrangler),
+        schema,
+        fingerprint(own, [len(w) for w in wrangler]),
+        at,
     )
 
 
-def merge_applied(own: Sequence[AppliedRow], wrangler: Sequence[Sequence[str]]) -> tuple[AppliedRow, ...]:
+def merge_applied(
+    own: Sequence[AppliedRow], wrangler: Sequence[Sequence[str]]
+) -> tuple[AppliedRow, ...]:
     """Applied migrations from both ledgers by canonical name (orchestrate's row wins)."""
     merged = {canonical_of(n): AppliedRow(n) for names in wrangler for n in names}
     merged |= {canonical_of(r.filename): r for r in own}
@@ -224,4 +237,6 @@ def _write(
 
 def oversized(migration: Migration) -> bool:
     """Does ``migration`` hold a statement past D1's 100 KB limit (the import flow's job)?"""
-    return any(len(s.text.encode("utf-8")) > MAX_STATEMENT_BYTES for s in split_executable(migration.sql))
+    return any(
+        len(s.text.encode("utf-8")) > MAX_STATEMENT_BYTES for s in split_executable(migration.sql)
+    )

@@ -95,7 +95,9 @@ def render_report(out: Console, report: RolloutReport) -> None:
     counts = Counter(r.outcome for r in report.results)
     parts = ", ".join(f"{n:,} {o}" for o, n in sorted(counts.items()))
     verb = "would run" if report.dry_run else "ran"
-    out.print(f"fleet {escape(report.fleet)}: {parts}; {report.requests:,} requests, {report.seconds:.1f} s ({verb} stages: {', '.join(report.stages) or '-'})")
+    out.print(
+        f"fleet {escape(report.fleet)}: {parts}; {report.requests:,} requests, {report.seconds:.1f} s ({verb} stages: {', '.join(report.stages) or '-'})"
+    )
     _failures(out, [r for r in report.results if r.failed])
     if report.stopped:
         out.print(f"[red]stopped[/]: {escape(report.stopped)}")
@@ -106,7 +108,9 @@ def render_report(out: Console, report: RolloutReport) -> None:
 
 def _failures(out: Console, failed: list[MemberResult]) -> None:
     for result in failed[:SHOWN]:
-        out.print(f"[red]{result.outcome}[/] {escape(result.member.name)}: {escape(result.error or '')}")
+        out.print(
+            f"[red]{result.outcome}[/] {escape(result.member.name)}: {escape(result.error or '')}"
+        )
     if len(failed) > SHOWN:
         out.print(f"… and {len(failed) - SHOWN:,} more (--format json lists them all)")
 
@@ -127,7 +131,9 @@ def next_steps(report: RolloutReport) -> list[str]:
     return steps
 
 
-def status_to_dict(plan: FleetPlan, record: dict[str, Any], drifted: Iterable[MemberResult]) -> dict[str, Any]:
+def status_to_dict(
+    plan: FleetPlan, record: dict[str, Any], drifted: Iterable[MemberResult]
+) -> dict[str, Any]:
     """``status --fleet --format json``."""
     data = plan_to_dict(plan)
     data["last_rollout_started_at"] = _last_start(plan, record)
@@ -141,13 +147,28 @@ def _last_start(plan: FleetPlan, record: dict[str, Any]) -> str | None:
     return max(candidates) if candidates else None
 
 
-def _failed_rows(plan: FleetPlan, record: dict[str, Any], drifted: Iterable[MemberResult]) -> list[dict[str, Any]]:
-    rows = {r.member.id: {"id": r.member.id, "name": r.member.name, "outcome": str(r.outcome), "error": r.error} for r in drifted}
+def _failed_rows(
+    plan: FleetPlan, record: dict[str, Any], drifted: Iterable[MemberResult]
+) -> list[dict[str, Any]]:
+    rows = {
+        r.member.id: {
+            "id": r.member.id,
+            "name": r.member.name,
+            "outcome": str(r.outcome),
+            "error": r.error,
+        }
+        for r in drifted
+    }
     ids = {p.member.id for p in plan.members}
     recorded = record.get("failed") if isinstance(record.get("failed"), dict) else {}
     for member_id, entry in (recorded or {}).items():
         if member_id in ids and member_id not in rows and isinstance(entry, dict):
-            rows[member_id] = {"id": member_id, "name": entry.get("name"), "outcome": entry.get("outcome"), "error": entry.get("error")}
+            rows[member_id] = {
+                "id": member_id,
+                "name": entry.get("name"),
+                "outcome": entry.get("outcome"),
+                "error": entry.get("error"),
+            }
     return sorted(rows.values(), key=lambda r: str(r["name"]))
 
 
@@ -158,14 +179,21 @@ def render_status_text(out: Console, data: dict[str, Any]) -> None:
     _histogram(out, data["versions"])
     out.print(f"last rollout started: {data['last_rollout_started_at'] or 'never'}")
     for row in data["failed"][:SHOWN]:
-        out.print(f"[red]{row['outcome']}[/] {escape(str(row['name']))}: {escape(str(row['error']))}")
+        out.print(
+            f"[red]{row['outcome']}[/] {escape(str(row['name']))}: {escape(str(row['error']))}"
+        )
     if not data["failed"]:
         out.print("no failed or drifted members")
 
 
 def render_status_markdown(data: dict[str, Any]) -> str:
     """A Markdown table for a pull request or a job summary."""
-    lines = [f"## Fleet {data['fleet']}: {data['members']:,} members", "", "| version | members |", "| --- | ---: |"]
+    lines = [
+        f"## Fleet {data['fleet']}: {data['members']:,} members",
+        "",
+        "| version | members |",
+        "| --- | ---: |",
+    ]
     lines += [f"| {v} | {n:,} |" for v, n in data["versions"].items()]
     lines += ["", f"Last rollout started: {data['last_rollout_started_at'] or 'never'}", ""]
     if data["failed"]:
@@ -189,7 +217,7 @@ def render_status_html(data: dict[str, Any]) -> str:
         for r in data["failed"]
     )
     return (
-        f"<!doctype html><html><head><meta charset=\"utf-8\"><title>fleet {esc(data['fleet'])}</title></head><body>"
+        f'<!doctype html><html><head><meta charset="utf-8"><title>fleet {esc(data["fleet"])}</title></head><body>'
         f"<h1>Fleet {esc(data['fleet'])}: {data['members']:,} members</h1>"
         f"<table><tr><th>version</th><th>members</th></tr>{rows}</table>"
         f"<p>Last rollout started: {esc(str(data['last_rollout_started_at'] or 'never'))}</p>"

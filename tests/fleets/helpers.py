@@ -24,7 +24,9 @@ def fleet_tree(
     extra: str = "",
 ) -> Path:
     """``workspace.toml`` with ``[fleets.tenants]`` and ``packages/tenant-db/migrations``."""
-    source = "name_prefix = " + repr(prefix).replace("'", '"') if prefix else 'ids_file = "tenants.txt"'
+    source = (
+        "name_prefix = " + repr(prefix).replace("'", '"') if prefix else 'ids_file = "tenants.txt"'
+    )
     lines = ["[fleets.tenants]", 'migrations = "packages/tenant-db/migrations"', source]
     if canary:
         lines.append("canary = [" + ", ".join(f'"{c}"' for c in canary) + "]")

@@ -23,25 +23,42 @@ def test_a_fleet_is_read(tmp_path: Path) -> None:
     )
     fleet = settings.fleets["tenants"]  # type: ignore[attr-defined]
     assert (fleet.migrations, fleet.name_prefix, fleet.ids_file, fleet.canary) == (
-        "db/migrations", "tenant-", None, ("tenant-internal",)
+        "db/migrations",
+        "tenant-",
+        None,
+        ("tenant-internal",),
     )
 
 
 @pytest.mark.parametrize(
     ("toml", "line", "words"),
     [
-        ('[fleets.t]\nmigrations = "db/migrations"\n', 1, "exactly one of name_prefix and ids_file"),
-        ('[fleets.t]\nmigrations = "db/migrations"\nname_prefix = "a"\nids_file = "x"\n', 1, "exactly one"),
-        ('x = 1\n', 1, "unknown key"),
+        (
+            '[fleets.t]\nmigrations = "db/migrations"\n',
+            1,
+            "exactly one of name_prefix and ids_file",
+        ),
+        (
+            '[fleets.t]\nmigrations = "db/migrations"\nname_prefix = "a"\nids_file = "x"\n',
+            1,
+            "exactly one",
+        ),
+        ("x = 1\n", 1, "unknown key"),
         ('[fleets.t]\nmigrations = "nowhere"\nname_prefix = "a"\n', 2, "not a directory"),
         ('[fleets.t]\nmigrations = "db/migrations"\nname_prefix = ""\n', 3, "must not be empty"),
-        ('[fleets.t]\nmigrations = "db/migrations"\nname_prefix = "a"\ncanary = [1]\n', 4, "canary"),
+        (
+            '[fleets.t]\nmigrations = "db/migrations"\nname_prefix = "a"\ncanary = [1]\n',
+            4,
+            "canary",
+        ),
         ('[fleets.t]\nmigrations = "db/migrations"\nname_prefx = "a"\n', 3, "unknown key"),
-        ('[remote]\nrequests_per_5min = 0\n', 2, "at least 1"),
+        ("[remote]\nrequests_per_5min = 0\n", 2, "at least 1"),
         ('[fleets.t]\nids_file = "x"\n', 1, "needs migrations"),
     ],
 )
-def test_bad_fleets_are_config_errors_with_a_line(tmp_path: Path, toml: str, line: int, words: str) -> None:
+def test_bad_fleets_are_config_errors_with_a_line(
+    tmp_path: Path, toml: str, line: int, words: str
+) -> None:
     with pytest.raises(ConfigError) as caught:
         settings_of(tmp_path, toml)
     assert words in str(caught.value) or words in caught.value.hint

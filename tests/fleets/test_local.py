@@ -17,7 +17,12 @@ MEMBERS = ["tenant-a", "tenant-b", "tenant-internal", "tenant-c"]
 
 
 def state(root: Path, member: str) -> Path:
-    return root / "packages/tenant-db/.wrangler/state" / STATE_DIR / f"{durable_object_hex(member)}.sqlite"
+    return (
+        root
+        / "packages/tenant-db/.wrangler/state"
+        / STATE_DIR
+        / f"{durable_object_hex(member)}.sqlite"
+    )
 
 
 def test_plan_apply_status_locally(tmp_path: Path) -> None:
@@ -71,7 +76,10 @@ def test_a_failing_canary_stops_the_rollout_and_leaves_members_untouched(tmp_pat
     assert report["stopped"] and "--max-failures 0" in report["stopped"]
     conn = sqlite3.connect(state(root, "tenant-internal"))
     assert conn.execute("SELECT count(*) FROM _migrations").fetchone() == (0,)  # all or nothing
-    assert conn.execute("SELECT name FROM sqlite_master WHERE name IN ('users', 'extra')").fetchall() == []
+    assert (
+        conn.execute("SELECT name FROM sqlite_master WHERE name IN ('users', 'extra')").fetchall()
+        == []
+    )
     assert not state(root, "tenant-a").exists() or sqlite3.connect(state(root, "tenant-a")).execute(
         "SELECT count(*) FROM _migrations"
     ).fetchone() == (0,)
@@ -90,8 +98,12 @@ def test_max_failures_lets_the_others_go_on_and_drift_is_reported(tmp_path: Path
     conn.execute("ALTER TABLE users ADD COLUMN by_hand TEXT")
     conn.commit()
     conn.close()
-    (root / "packages/tenant-db/migrations/0004_more.sql").write_text("CREATE TABLE more (id INTEGER);\n")
-    code, report = cli_json("apply", "--fleet", "tenants", "--root", str(root), "--max-failures", "1")
+    (root / "packages/tenant-db/migrations/0004_more.sql").write_text(
+        "CREATE TABLE more (id INTEGER);\n"
+    )
+    code, report = cli_json(
+        "apply", "--fleet", "tenants", "--root", str(root), "--max-failures", "1"
+    )
     assert code == 1
     by_name = {m["name"]: m for m in report["members"]}
     assert by_name["tenant-b"]["outcome"] == "drifted"
@@ -110,7 +122,9 @@ def test_max_failures_lets_the_others_go_on_and_drift_is_reported(tmp_path: Path
 def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     root = fleet_tree(tmp_path, MEMBERS)
     code, report = cli_json("apply", "--fleet", "tenants", "--root", str(root), "--dry-run")
-    assert code == 0 and report["dry_run"] and {m["outcome"] for m in report["members"]} == {"planned"}
+    assert (
+        code == 0 and report["dry_run"] and {m["outcome"] for m in report["members"]} == {"planned"}
+    )
     assert not any(state(root, m).exists() for m in MEMBERS)
 
 
@@ -119,7 +133,9 @@ def test_shards_cover_the_fleet_once(tmp_path: Path, shards: int) -> None:
     root = fleet_tree(tmp_path, [f"tenant-{n}" for n in range(12)])
     seen: list[str] = []
     for index in range(1, shards + 1):
-        code, report = cli_json("apply", "--fleet", "tenants", "--root", str(root), "--shard", f"{index}/{shards}")
+        code, report = cli_json(
+            "apply", "--fleet", "tenants", "--root", str(root), "--shard", f"{index}/{shards}"
+        )
         assert code == 0
         seen += [m["name"] for m in report["members"]]
     assert sorted(seen) == sorted(f"tenant-{n}" for n in range(12))
@@ -132,5 +148,7 @@ def test_wrangler_sees_a_member_as_up_to_date(tmp_path: Path) -> None:
     (root / "packages/tenant-db/wrangler.toml").write_text(toml_binding("tenant-a", "tenant-a"))
     code, _ = cli_json("apply", "--fleet", "tenants", "--root", str(root))
     assert code == 0
-    rows = wrangler_rows(root / "packages/tenant-db", "tenant-a", "SELECT name FROM d1_migrations ORDER BY id")
+    rows = wrangler_rows(
+        root / "packages/tenant-db", "tenant-a", "SELECT name FROM d1_migrations ORDER BY id"
+    )
     assert [r["name"] for r in rows] == ["0001_init.sql", "0002_notes.sql", "0003_name.sql"]

@@ -43,7 +43,9 @@ def test_bad_shards_are_usage_errors(text: str) -> None:
         parse_shard(text)
 
 
-@pytest.mark.parametrize(("text", "members", "size"), [(None, 10, 10), ("3", 10, 3), ("10%", 95, 10), ("100%", 7, 7)])
+@pytest.mark.parametrize(
+    ("text", "members", "size"), [(None, 10, 10), ("3", 10, 3), ("10%", 95, 10), ("100%", 7, 7)]
+)
 def test_wave_sizes(text: str | None, members: int, size: int) -> None:
     assert parse_wave(text, members) == size
 
@@ -99,4 +101,7 @@ def test_unreadable_member_is_refused_with_its_error() -> None:
 
 def test_estimate_wording_matches_the_issue() -> None:
     cost = estimate(1834, 1834, 1, 1200, 300.0)
-    assert cost.describe() == "1,834 members, about 3,669 requests, about 15 min at 1,200 requests per 5 min"
+    assert (
+        cost.describe()
+        == "1,834 members, about 3,669 requests, about 15 min at 1,200 requests per 5 min"
+    )

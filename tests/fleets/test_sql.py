@@ -49,7 +49,9 @@ def read(s):  # type: ignore[no-untyped-def]
 def test_one_write_applies_everything_and_returns_the_schema(tmp_path: Path) -> None:
     s = session(tmp_path)
     state = read(s)
-    (write,) = plan_writes(NAMES, state, MIGRATIONS, "2026-01-01T00:00:00Z", "tenants", ("d1_migrations",))
+    (write,) = plan_writes(
+        NAMES, state, MIGRATIONS, "2026-01-01T00:00:00Z", "tenants", ("d1_migrations",)
+    )
     result = s.run(write.batch)
     schema = parse_schema(result.rows[write.schema_offset :])
     assert {t.name for t in schema.tables} >= {"a", "b", "_migrations", "d1_migrations"}
@@ -86,7 +88,9 @@ def test_a_row_in_wranglers_ledger_alone_trips_the_guard(tmp_path: Path) -> None
 def test_split_writes_chain_their_fingerprints(tmp_path: Path) -> None:
     s = session(tmp_path)
     state = read(s)
-    writes = plan_writes(NAMES, state, MIGRATIONS, "t", "tenants", ("d1_migrations",), split_bytes=10)
+    writes = plan_writes(
+        NAMES, state, MIGRATIONS, "t", "tenants", ("d1_migrations",), split_bytes=10
+    )
     assert len(writes) == 2
     for write in writes:
         s.run(write.batch)
