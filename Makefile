@@ -57,6 +57,7 @@ bench: setup
 	$(PY) bench/status_bench.py
 	$(PY) bench/check_bench.py
 	$(PY) bench/remote_bench.py
+	$(PY) bench/fleet_bench.py
 
 clean:
 	rm -rf $(VENV) .tools .demo .pytest_cache .mypy_cache .ruff_cache
