@@ -97,6 +97,7 @@ bench: setup
 	$(PY) bench/remote_bench.py
 	$(PY) bench/lint_precision.py
 	$(PY) bench/large_bench.py
+	$(PY) bench/fleet_bench.py
 
 clean:
 	rm -rf $(VENV) .tools .demo .pytest_cache .mypy_cache .ruff_cache

@@ -35,13 +35,21 @@ _TOP_KEYS = {
     "lint": dict,
     "remote": dict,
     "discovery": dict,
+    "fleets": dict,
 }
 # [discovery]: include_ignored = globs of wrangler configs to read although .gitignore ignores them
 _DISCOVERY_KEYS = {"include_ignored": list}
 _DATABASE_KEYS = {"depends_on": list, "allow_out_of_order": bool}
 # [remote]: the NAMES of the environment variables holding credentials (never
 # the secrets themselves), and the D1 API base URL (e.g. a test server).
-_REMOTE_KEYS = {"api_token_env": str, "account_id_env": str, "base_url": str}
+_REMOTE_KEYS = {
+    "api_token_env": str,
+    "account_id_env": str,
+    "base_url": str,
+    # The request budget (Cloudflare: 1,200 per 5 min per token), and one per --shard job.
+    "requests_per_5min": int,
+    "shard_requests_per_5min": int,
+}
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,22 @@ class DatabaseSettings:
 
     depends_on: tuple[str, ...] = ()
     allow_out_of_order: bool | None = None
+
+
+@dataclass(frozen=True)
+class FleetSettings:
+    """``[fleets.NAME]``: one migration set applied to many databases (tenants).
+
+    Members are every database whose name starts with ``name_prefix`` (listed
+    through the API), or the ids/names in ``ids_file``, one a line.
+    """
+
+    name: str
+    migrations: str
+    name_prefix: str | None = None
+    ids_file: str | None = None
+    canary: tuple[str, ...] = ()
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +93,7 @@ class Settings:
     lint: dict[str, Any] = field(default_factory=dict)
     remote: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    fleets: dict[str, FleetSettings] = field(default_factory=dict)
 
     def database(self, name: str) -> DatabaseSettings:
         """Settings of database ``name`` (defaults when it has no section)."""
@@ -204,6 +229,7 @@ def _settings_from(path: Path, data: dict[str, Any]) -> Settings:
         databases=_databases(path, data.get("databases", {})),
         lint=dict(data.get("lint", {})),
         remote=_remote(path, data.get("remote", {})),
+        fleets=_fleets(path, root, data.get("fleets", {})),
         sources={key: str(path) for key in data},
     )
 
@@ -221,6 +247,43 @@ def _databases(path: Path, raw: dict[str, Any]) -> dict[str, DatabaseSettings]:
     return result
 
 
+_FLEET_KEYS = {"migrations": str, "name_prefix": str, "ids_file": str, "canary": list}
+
+
+def _fleets(path: Path, root: Path, raw: dict[str, Any]) -> dict[str, FleetSettings]:
+    result = {}
+    for name, section in raw.items():
+        line = key_line(path, f"fleets.{name}") or key_line(path, name)
+        if not isinstance(section, dict):
+            raise ConfigError(f"[fleets.{name}] must be a table", file=str(path), line=line)
+        _check_keys(path, section, _FLEET_KEYS, f"fleets.{name}.")
+        result[name] = _fleet(path, root, name, section, line)
+    return result
+
+
+def _fleet(
+    path: Path, root: Path, name: str, section: dict[str, Any], line: int | None
+) -> FleetSettings:
+    def fail(message: str, key: str | None = None) -> ConfigError:
+        at = (key_line(path, key, after=line or 0) if key else None) or line
+        return ConfigError(f"fleets.{name}: {message}", file=str(path), line=at)
+
+    migrations = section.get("migrations")
+    if not migrations:
+        raise fail('needs migrations = "path/to/migrations"')
+    if not (root / migrations).is_dir():
+        raise fail(f"migrations {migrations!r} is not a directory", "migrations")
+    prefix, ids_file = section.get("name_prefix"), section.get("ids_file")
+    if (prefix is None) == (ids_file is None):
+        raise fail("set exactly one of name_prefix and ids_file")
+    if prefix is not None and not prefix.strip():
+        raise fail("name_prefix must not be empty (it would take every database)", "name_prefix")
+    canary = section.get("canary", [])
+    if not all(isinstance(c, str) and c for c in canary):
+        raise fail("canary must list database names or ids", "canary")
+    return FleetSettings(name, migrations, prefix, ids_file, tuple(canary), line)
+
+
 def _remote(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
     _check_keys(path, raw, _REMOTE_KEYS, "remote.")
     for key in ("api_token_env", "account_id_env"):
@@ -229,6 +292,11 @@ def _remote(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
                 f"remote.{key} must name an environment variable, not hold a value",
                 file=str(path),
                 line=key_line(path, key),
+            )
+    for key in ("requests_per_5min", "shard_requests_per_5min"):
+        if key in raw and raw[key] < 1:
+            raise ConfigError(
+                f"remote.{key} must be at least 1", file=str(path), line=key_line(path, key)
             )
     return dict(raw)
 
@@ -259,11 +327,11 @@ def _check_keys(path: Path, data: dict[str, Any], known: dict[str, Any], prefix:
             raise ConfigError(f"{prefix}{key} has the wrong type", file=str(path), line=line)
 
 
-def key_line(path: Path, key: str) -> int | None:
-    """First line of a TOML file that assigns ``key`` or opens a table named so."""
+def key_line(path: Path, key: str, after: int = 0) -> int | None:
+    """First line (past line ``after``) of a TOML file that assigns ``key`` or opens a table named so."""
     pattern = re.compile(rf"^\s*(?:{re.escape(key)}\s*=|\[+[^\]]*\b{re.escape(key)}\b)")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return None
-    return next((n for n, text in enumerate(lines, 1) if pattern.match(text)), None)
+    return next((n for n, text in enumerate(lines, 1) if n > after and pattern.match(text)), None)

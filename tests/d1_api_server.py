@@ -17,6 +17,15 @@ Endpoints (all under the base path ``/client/v4``)::
     POST /accounts/{account}/d1/database/{id}/raw             same, rows as arrays
     GET  /accounts/{account}/d1/database/{id}/time_travel/bookmark[?timestamp=]
     POST /accounts/{account}/d1/database/{id}/time_travel/restore?bookmark=|timestamp=
+    POST /accounts/{account}/d1/database/{id}/import          {"action": "init"|"ingest"|"poll", ...}
+    PUT  /__import_upload/{token}                             the upload URL ``init`` returns
+
+The import flow (D1's way for SQL too big for ``/query``): ``init`` with the file's
+md5 as ``etag`` returns an ``upload_url`` (no Authorization there, as with the
+real presigned URL); the client PUTs the file; ``ingest`` with ``etag`` and
+``filename`` runs it (all statements in one transaction, statements may exceed
+100 KB) and returns ``at_bookmark``; ``poll`` with ``current_bookmark`` says
+``complete`` (with ``final_bookmark`` and ``num_queries``) or ``error``.
 
 Every response uses Cloudflare's envelope
 ``{"success", "errors": [{"code", "message"}], "messages", "result"}``.
@@ -107,6 +116,7 @@ __all__ = [
 ]
 
 API_PREFIX = "/client/v4"
+UPLOAD_PREFIX = "/__import_upload/"
 MAX_STATEMENT_BYTES = 100_000
 
 TRANSACTION_REFUSED = (
@@ -868,7 +878,120 @@ def _envelope_error(code: int, message: str, result: object = None) -> JsonObjec
     }
 
 
-class D1ApiServer:
+@dataclass
+class _Upload:
+    database: str
+    etag: str
+    data: bytes | None = None
+
+
+class _ImportMixin:
+    """D1's import flow: init, upload, ingest, poll (each its own handler)."""
+
+    _uploads: dict[str, _Upload]
+    _imports: dict[str, JsonObject]
+    _lock: threading.Lock
+
+    def _import(self, db: _Database, body: bytes) -> JsonObject:
+        data = _parse_json_object(body)
+        action = data.get("action")
+        if action == "init":
+            return self._import_init(db, data)
+        if action == "ingest":
+            return self._import_ingest(db, data)
+        if action == "poll":
+            return self._import_poll(db, data)
+        raise _ApiError(400, CODE_BAD_REQUEST, f"Unknown import action: {action!r}")
+
+    def _import_init(self, db: _Database, data: JsonObject) -> JsonObject:
+        etag = data.get("etag")
+        if not isinstance(etag, str) or not etag:
+            raise _ApiError(400, CODE_BAD_REQUEST, "An etag (md5 of the file) is required")
+        token = secrets.token_hex(12)
+        with self._lock:
+            self._uploads[token] = _Upload(db.uuid, etag)
+        url = f"{cast(Any, self).base_url.removesuffix(API_PREFIX)}{UPLOAD_PREFIX}{token}"
+        return _envelope({"success": True, "filename": token, "upload_url": url})
+
+    def _import_upload(
+        self, method: str, token: str, body: bytes
+    ) -> tuple[int, JsonObject, str | None]:
+        if method != "PUT":
+            raise _ApiError(405, CODE_METHOD, "Method not allowed for this route")
+        with self._lock:
+            upload = self._uploads.get(token)
+            if upload is None:
+                raise _ApiError(404, CODE_NOT_FOUND, "No such upload")
+            upload.data = body
+        return 200, _envelope(None), upload.database
+
+    def _import_ingest(self, db: _Database, data: JsonObject) -> JsonObject:
+        with self._lock:
+            upload = self._uploads.pop(str(data.get("filename")), None)
+        if upload is None or upload.database != db.uuid or upload.data is None:
+            raise _ApiError(400, CODE_BAD_REQUEST, "Nothing uploaded under that filename")
+        if hashlib.md5(upload.data).hexdigest() != data.get("etag") or upload.etag != data.get(
+            "etag"
+        ):
+            raise _ApiError(400, CODE_BAD_REQUEST, "The uploaded file does not match its etag")
+        outcome = self._ingest_file(db, upload.data.decode("utf-8"))
+        at = outcome["at_bookmark"]
+        with self._lock:
+            self._imports[at] = outcome
+        return _envelope(
+            {
+                "success": True,
+                "status": "active",
+                "at_bookmark": at,
+                "filename": data.get("filename"),
+            }
+        )
+
+    def _ingest_file(self, db: _Database, sql: str) -> JsonObject:
+        server = cast(Any, self)
+        statements = split_statements(sql)
+        with db.lock:
+            at = server._bookmark(db, db.version)
+            conn = db.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                db.enforce = True
+                for statement in statements:
+                    conn.execute(statement).fetchall()
+                db.enforce = False
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                db.enforce = False
+                message = db.refusal or _sqlite_error_text(exc)
+                db.refusal = None
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                return {"at_bookmark": at, "status": "error", "error": message}
+            db.record_version(server.snapshot_every_write)
+            final = server._bookmark(db, db.version)
+        return {
+            "at_bookmark": at,
+            "status": "complete",
+            "final_bookmark": final,
+            "num_queries": len(statements),
+        }
+
+    def _import_poll(self, db: _Database, data: JsonObject) -> JsonObject:
+        with self._lock:
+            outcome = self._imports.get(str(data.get("current_bookmark")))
+        if outcome is None:
+            raise _ApiError(400, CODE_BAD_REQUEST, "No import at that bookmark")
+        if outcome["status"] == "error":
+            return _envelope({"success": False, "status": "error", "error": outcome["error"]})
+        result = {
+            "final_bookmark": outcome["final_bookmark"],
+            "num_queries": outcome["num_queries"],
+            "meta": {},
+        }
+        return _envelope({"success": True, "status": "complete", "result": result})
+
+
+class D1ApiServer(_ImportMixin):
     """The D1 REST API stand-in. Use as a context manager (or ``start``/``stop``).
 
     ``directory`` holds one ``<uuid>.sqlite`` per database and, under
@@ -906,6 +1029,8 @@ class D1ApiServer:
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._uploads: dict[str, _Upload] = {}
+        self._imports: dict[str, JsonObject] = {}
 
     def __repr__(self) -> str:  # never shows the token
         return f"D1ApiServer(directory={str(self.directory)!r}, account_id={self.account_id!r})"
@@ -1053,6 +1178,13 @@ class D1ApiServer:
             self._databases[db_id] = db
         return db_id
 
+    def delete_database(self, database_id: str) -> None:
+        """Delete a database (as ``wrangler d1 delete`` would): later requests get 404."""
+        with self._lock:
+            db = self._databases.pop(database_id)
+        with db.lock:
+            db.conn.close()
+
     def database_ids(self) -> dict[str, str]:
         """``{name: uuid}`` of every database."""
         with self._lock:
@@ -1147,6 +1279,8 @@ class D1ApiServer:
         split = urlsplit(raw_path)
         path = unquote(split.path)
         query = {k: v[-1] for k, v in parse_qs(split.query).items()}
+        if path.startswith(UPLOAD_PREFIX):
+            return self._import_upload(method, path[len(UPLOAD_PREFIX) :], body)
         if not path.startswith(API_PREFIX + "/"):
             raise _ApiError(404, CODE_NO_ROUTE, "No route for that URI")
         parts = [p for p in path[len(API_PREFIX) :].split("/") if p]
@@ -1178,6 +1312,10 @@ class D1ApiServer:
                 raise _ApiError(405, CODE_METHOD, "Method not allowed for this route")
             status, payload = self._run_query(db, body, raw=action == ["raw"])
             return status, payload, db.uuid
+        if action == ["import"]:
+            if method != "POST":
+                raise _ApiError(405, CODE_METHOD, "Method not allowed for this route")
+            return 200, self._import(db, body), db.uuid
         if action == ["time_travel", "bookmark"]:
             if method != "GET":
                 raise _ApiError(405, CODE_METHOD, "Method not allowed for this route")

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from orchestrator.cli import app, boundary
+from orchestrator.cli.fleet import FleetOpt, ShardOpt, fleet_request, run_apply
 from orchestrator.cli.options import (
     DbOpt,
     EngineOpt,
@@ -59,12 +60,43 @@ def apply(
         bool, typer.Option("--dry-run", help="Print the exact SQL; change nothing.")
     ] = False,
     output: FormatOpt = "text",
+    fleet: FleetOpt = None,
+    canary: Annotated[
+        int,
+        typer.Option(
+            "--canary", min=0, help="Fleet: members written first (after the canary list)."
+        ),
+    ] = 0,
+    wave: Annotated[
+        str | None, typer.Option("--wave", help="Fleet: members per wave, N or P%.")
+    ] = None,
+    max_failures: Annotated[
+        int,
+        typer.Option("--max-failures", min=0, help="Fleet: stop past this many failed members."),
+    ] = 0,
+    shard: ShardOpt = None,
 ) -> None:
     """Apply pending migrations, databases in parallel, each one atomic.
 
-    Example: [bold]orchestrate apply --all[/]   ·   [bold]orchestrate apply --db io-db --remote --dry-run[/]
+    Example: [bold]orchestrate apply --all[/]   ·   [bold]orchestrate apply --fleet tenants --remote --canary 5 --wave 10%[/]
     """
     fmt = check_format(output, Format.TEXT, Format.JSON)
+    if fleet is not None:
+        if all_ or db:
+            raise UsageError("--fleet takes the fleet's members: drop --all/--db")
+        fleet_run = fleet_request(
+            load_settings(root),
+            fleet,
+            remote,
+            persist_to,
+            shard,
+            jobs=jobs,
+            canary=canary,
+            wave=wave,
+            max_failures=max_failures,
+            dry_run=dry_run_,
+        )
+        raise typer.Exit(run_apply(fleet_run, fmt))
     if not all_ and not db:
         raise UsageError("name the databases with --db NAME, or pass --all")
     settings = load_settings(root).with_overrides(

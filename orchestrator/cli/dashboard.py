@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from orchestrator.cli import app, boundary
+from orchestrator.cli.fleet import FleetOpt, ShardOpt, fleet_request, show_status
 from orchestrator.cli.options import (
     DbOpt,
     EngineOpt,
@@ -42,12 +43,17 @@ def status(
     exit_code: Annotated[
         bool, typer.Option("--exit-code", help="Exit 1 when anything is pending or changed.")
     ] = False,
+    fleet: FleetOpt = None,
+    shard: ShardOpt = None,
 ) -> None:
     """The release manager's dashboard: where every database stands (read-only).
 
-    Example: [bold]orchestrate status --remote --exit-code[/]   ·   [bold]orchestrate status --format html > status.html[/]
+    Example: [bold]orchestrate status --remote --exit-code[/]   ·   [bold]orchestrate status --fleet tenants --remote[/]
     """
     fmt = check_format(output, Format.TEXT, Format.JSON, Format.MARKDOWN, Format.HTML)
+    if fleet is not None:
+        fleet_run = fleet_request(load_settings(root), fleet, remote, persist_to, shard)
+        raise typer.Exit(show_status(fleet_run, fmt))
     request = ApplyRequest(load_settings(root), env, tuple(db or ()), remote, engine, persist_to)
     board = make_dashboard(request)
     if fmt is Format.JSON:

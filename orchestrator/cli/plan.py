@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from orchestrator.cli import app, boundary
+from orchestrator.cli.fleet import FleetOpt, ShardOpt, fleet_request, show_plan
 from orchestrator.cli.options import (
     DbOpt,
     EngineOpt,
@@ -32,14 +33,19 @@ def plan(
     remote: RemoteOpt = False,
     engine: EngineOpt = None,
     persist_to: PersistOpt = None,
+    fleet: FleetOpt = None,
+    shard: ShardOpt = None,
 ) -> None:
     """Show each database's migrations in apply order, with their status on the
     target (read-only: a missing ledger means nothing is applied) and problems.
 
-    Example: [bold]orchestrate plan --db io-db --format json[/]
+    Example: [bold]orchestrate plan --db io-db --format json[/]   ·   [bold]orchestrate plan --fleet tenants --remote[/]
     """
     fmt = check_format(output, Format.TEXT, Format.JSON, Format.MARKDOWN)
     settings = load_settings(root)
+    if fleet is not None:
+        fleet_run = fleet_request(settings, fleet, remote, persist_to, shard)
+        raise typer.Exit(show_plan(fleet_run, fmt))
     target = choose_engine(settings, remote, engine, persist_to)
     result = make_plan(settings, env, tuple(db or ()), target)
     if fmt is Format.JSON:

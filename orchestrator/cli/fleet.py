@@ -1,0 +1,130 @@
+"""``--fleet NAME`` for ``plan``, ``apply`` and ``status``: one migration set, many databases."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from orchestrator.errors import UsageError
+from orchestrator.fleets.model import MemberResult
+from orchestrator.fleets.planning import parse_shard
+from orchestrator.fleets.service import FleetRequest, Hooks, apply_fleet, plan_fleet, status_fleet
+from orchestrator.reporting.fleet import (
+    plan_to_dict,
+    render_plan,
+    render_report,
+    render_status_html,
+    render_status_markdown,
+    render_status_text,
+    report_to_dict,
+    status_to_dict,
+)
+from orchestrator.reporting.output import Format, console, write_json, write_text
+from orchestrator.settings import Settings
+
+FleetOpt = Annotated[
+    str | None, typer.Option("--fleet", help="A [fleets.NAME] of workspace.toml: its members.")
+]
+ShardOpt = Annotated[
+    str | None, typer.Option("--shard", help="Only shard I/N of the members (CI matrix jobs).")
+]
+
+
+def fleet_request(
+    settings: Settings,
+    fleet: str,
+    remote: bool,
+    persist_to: Path | None,
+    shard: str | None,
+    **more: object,
+) -> FleetRequest:
+    """The request of a fleet command (``--shard`` parsed, ``--jobs`` checked)."""
+    jobs = more.pop("jobs", None) or 8
+    if not isinstance(jobs, int) or jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    return FleetRequest(settings, fleet, remote, persist_to, parse_shard(shard), jobs, **more)  # type: ignore[arg-type]
+
+
+def show_plan(request: FleetRequest, fmt: Format) -> int:
+    """``plan --fleet``: exit 1 when a member is refused or a problem is an error."""
+    plan = plan_fleet(request)
+    if fmt is Format.JSON:
+        write_json(plan_to_dict(plan))
+    else:
+        render_plan(console(), plan)
+    refused = any(p.refusal for p in plan.members) or any(p.is_error for p in plan.problems)
+    return 1 if refused else 0
+
+
+def show_status(request: FleetRequest, fmt: Format) -> int:
+    """``status --fleet``."""
+    plan, record, flagged = status_fleet(request)
+    data = status_to_dict(plan, record, flagged)
+    if fmt is Format.JSON:
+        write_json(data)
+    elif fmt is Format.MARKDOWN:
+        write_text(render_status_markdown(data))
+    elif fmt is Format.HTML:
+        write_text(render_status_html(data))
+    else:
+        render_status_text(console(), data)
+    return 0
+
+
+def run_apply(request: FleetRequest, fmt: Format) -> int:
+    """``apply --fleet``: exit 0 when every member ended well, 1 otherwise."""
+    err = console(stderr=True)
+    with _progress(err) as hooks:
+        _, report = apply_fleet(request, hooks)
+    if fmt is Format.JSON:
+        write_json(report_to_dict(report))
+    else:
+        render_report(console(), report)
+    return 0 if report else 1
+
+
+@contextmanager
+def _progress(err: Console) -> Iterator[Hooks]:
+    """A progress bar (done, failed, rate, ETA) and announced waits, on stderr."""
+    failed = [0]
+    lock = threading.Lock()
+    bar = Progress(
+        TextColumn("members"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]} failed"),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal,
+    )
+    task = bar.add_task("members", total=None, failed=0, rate="")
+
+    def on_result(result: MemberResult) -> None:
+        with lock:
+            failed[0] += int(result.failed)
+            bar.advance(task)
+            speed = bar.tasks[0].speed
+            bar.update(task, failed=failed[0], rate=f"{speed:.1f} members/s" if speed else "")
+        if not err.is_terminal and result.failed:
+            err.print(
+                f"{result.outcome} {escape(result.member.name)}: {escape(result.error or '')}"
+            )
+
+    def on_start(total: int) -> None:
+        bar.update(task, total=total)
+
+    def notify(message: str) -> None:
+        err.print(escape(message), soft_wrap=True)
+
+    with bar:
+        yield Hooks(notify=notify, on_result=on_result, on_start=on_start)

@@ -1,0 +1,225 @@
+"""Fleet reports: the plan, the rollout summary and the status, for people and machines."""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from orchestrator.fleets.model import FleetPlan, MemberResult, Outcome, RolloutReport
+
+SHOWN = 20  # failed members listed in text output; JSON lists them all
+
+
+def plan_to_dict(plan: FleetPlan) -> dict[str, Any]:
+    """``plan --fleet --format json``."""
+    return {
+        "fleet": plan.fleet,
+        "shard": list(plan.shard) if plan.shard else None,
+        "members": len(plan.members),
+        "versions": plan.histogram(),
+        "pending": plan.pending_files(),
+        "migrations": [m.file for m in plan.migrations],
+        "refused": [
+            {"id": p.member.id, "name": p.member.name, "error": p.refusal}
+            for p in plan.members
+            if p.refusal
+        ],
+        "problems": [
+            {"severity": str(p.severity), "code": p.code, "message": p.message, "file": p.file}
+            for p in plan.problems
+        ],
+    }
+
+
+def render_plan(out: Console, plan: FleetPlan) -> None:
+    """Member count, members per version, pending files, problems."""
+    shard = f" (shard {plan.shard[0]}/{plan.shard[1]})" if plan.shard else ""
+    out.print(f"[bold]fleet {escape(plan.fleet)}[/]{shard}: {len(plan.members):,} members")
+    _histogram(out, plan.histogram())
+    pending = plan.pending_files()
+    if pending:
+        out.print("pending:")
+        for file, count in pending.items():
+            out.print(f"  {escape(file)}  on {count:,} members")
+    else:
+        out.print("nothing pending")
+    for p in [p for p in plan.members if p.refusal][:SHOWN]:
+        out.print(f"[red]refused[/] {escape(p.member.name)}: {escape(p.refusal or '')}")
+    for problem in plan.problems:
+        out.print(f"{problem.severity}: {escape(problem.message)}")
+
+
+def _histogram(out: Console, counts: dict[str, int]) -> None:
+    out.print("versions:")
+    width = max(counts.values(), default=1)
+    for version, count in counts.items():
+        bar = "#" * max(1, round(20 * count / width))
+        out.print(f"  {escape(version):<36} {count:>7,}  {bar}")
+
+
+def report_to_dict(report: RolloutReport) -> dict[str, Any]:
+    """``apply --fleet --format json``."""
+    return {
+        "fleet": report.fleet,
+        "started_at": report.started_at,
+        "dry_run": report.dry_run,
+        "stages": list(report.stages),
+        "stopped": report.stopped,
+        "requests": report.requests,
+        "seconds": round(report.seconds, 3),
+        "outcomes": dict(Counter(str(r.outcome) for r in report.results)),
+        "members": [_member(r) for r in report.results],
+    }
+
+
+def _member(result: MemberResult) -> dict[str, Any]:
+    return {
+        "id": result.member.id,
+        "name": result.member.name,
+        "outcome": str(result.outcome),
+        "version": result.version,
+        "applied": list(result.applied),
+        "error": result.error,
+        "drift": list(result.drift),
+        "requests": result.requests,
+    }
+
+
+def render_report(out: Console, report: RolloutReport) -> None:
+    """Outcomes, failed members, where it stopped and what to do next."""
+    counts = Counter(r.outcome for r in report.results)
+    parts = ", ".join(f"{n:,} {o}" for o, n in sorted(counts.items()))
+    verb = "would run" if report.dry_run else "ran"
+    out.print(
+        f"fleet {escape(report.fleet)}: {parts}; {report.requests:,} requests, {report.seconds:.1f} s ({verb} stages: {', '.join(report.stages) or '-'})"
+    )
+    _failures(out, [r for r in report.results if r.failed])
+    if report.stopped:
+        out.print(f"[red]stopped[/]: {escape(report.stopped)}")
+    if not report.dry_run and (report.stopped or any(r.failed for r in report.results)):
+        for line in next_steps(report):
+            out.print(f"  next: {escape(line)}")
+
+
+def _failures(out: Console, failed: list[MemberResult]) -> None:
+    for result in failed[:SHOWN]:
+        out.print(
+            f"[red]{result.outcome}[/] {escape(result.member.name)}: {escape(result.error or '')}"
+        )
+    if len(failed) > SHOWN:
+        out.print(f"… and {len(failed) - SHOWN:,} more (--format json lists them all)")
+
+
+def next_steps(report: RolloutReport) -> list[str]:
+    """What to do after a stopped or failed rollout."""
+    steps = [
+        "look at the failed members above; their data and ledgers are untouched",
+        "fix the cause, then run the same command again: members already done cost one read",
+        "raise --max-failures to let the rollout go past failing members",
+    ]
+    applied = [r for r in report.results if r.outcome is Outcome.APPLIED]
+    if applied:
+        example = applied[0].member.name
+        steps.append(
+            f"to undo a member: wrangler d1 time-travel restore {example} --timestamp={report.started_at}"
+        )
+    return steps
+
+
+def status_to_dict(
+    plan: FleetPlan, record: dict[str, Any], drifted: Iterable[MemberResult]
+) -> dict[str, Any]:
+    """``status --fleet --format json``."""
+    data = plan_to_dict(plan)
+    data["last_rollout_started_at"] = _last_start(plan, record)
+    data["failed"] = _failed_rows(plan, record, drifted)
+    return data
+
+
+def _last_start(plan: FleetPlan, record: dict[str, Any]) -> str | None:
+    seen = [p.state.last_rollout for p in plan.members if p.state.last_rollout]
+    candidates = seen + ([record["started_at"]] if record.get("started_at") else [])
+    return max(candidates) if candidates else None
+
+
+def _failed_rows(
+    plan: FleetPlan, record: dict[str, Any], drifted: Iterable[MemberResult]
+) -> list[dict[str, Any]]:
+    rows = {
+        r.member.id: {
+            "id": r.member.id,
+            "name": r.member.name,
+            "outcome": str(r.outcome),
+            "error": r.error,
+        }
+        for r in drifted
+    }
+    ids = {p.member.id for p in plan.members}
+    recorded = record.get("failed") if isinstance(record.get("failed"), dict) else {}
+    for member_id, entry in (recorded or {}).items():
+        if member_id in ids and member_id not in rows and isinstance(entry, dict):
+            rows[member_id] = {
+                "id": member_id,
+                "name": entry.get("name"),
+                "outcome": entry.get("outcome"),
+                "error": entry.get("error"),
+            }
+    return sorted(rows.values(), key=lambda r: str(r["name"]))
+
+
+def render_status_text(out: Console, data: dict[str, Any]) -> None:
+    """Histogram, failed and drifted members, the last rollout's start."""
+    shard = f" (shard {data['shard'][0]}/{data['shard'][1]})" if data.get("shard") else ""
+    out.print(f"[bold]fleet {escape(data['fleet'])}[/]{shard}: {data['members']:,} members")
+    _histogram(out, data["versions"])
+    out.print(f"last rollout started: {data['last_rollout_started_at'] or 'never'}")
+    for row in data["failed"][:SHOWN]:
+        out.print(
+            f"[red]{row['outcome']}[/] {escape(str(row['name']))}: {escape(str(row['error']))}"
+        )
+    if not data["failed"]:
+        out.print("no failed or drifted members")
+
+
+def render_status_markdown(data: dict[str, Any]) -> str:
+    """A Markdown table for a pull request or a job summary."""
+    lines = [
+        f"## Fleet {data['fleet']}: {data['members']:,} members",
+        "",
+        "| version | members |",
+        "| --- | ---: |",
+    ]
+    lines += [f"| {v} | {n:,} |" for v, n in data["versions"].items()]
+    lines += ["", f"Last rollout started: {data['last_rollout_started_at'] or 'never'}", ""]
+    if data["failed"]:
+        lines += ["| member | outcome | error |", "| --- | --- | --- |"]
+        lines += [f"| {r['name']} | {r['outcome']} | {_cell(r['error'])} |" for r in data["failed"]]
+    else:
+        lines.append("No failed or drifted members.")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def render_status_html(data: dict[str, Any]) -> str:
+    """A self-contained HTML page."""
+    esc = html.escape
+    rows = "".join(f"<tr><td>{esc(v)}</td><td>{n:,}</td></tr>" for v, n in data["versions"].items())
+    failed = "".join(
+        f"<tr><td>{esc(str(r['name']))}</td><td>{esc(str(r['outcome']))}</td><td>{esc(str(r['error']))}</td></tr>"
+        for r in data["failed"]
+    )
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>fleet {esc(data["fleet"])}</title></head><body>'
+        f"<h1>Fleet {esc(data['fleet'])}: {data['members']:,} members</h1>"
+        f"<table><tr><th>version</th><th>members</th></tr>{rows}</table>"
+        f"<p>Last rollout started: {esc(str(data['last_rollout_started_at'] or 'never'))}</p>"
+        f"<table><tr><th>member</th><th>outcome</th><th>error</th></tr>{failed}</table></body></html>\n"
+    )
