@@ -47,7 +47,9 @@ ACCOUNT = "bench-account"
 def prepare(members: int) -> tuple[D1ApiServer, Path]:
     base = WORK / "fleet"
     shutil.rmtree(base, ignore_errors=True)
-    server = D1ApiServer(base / "api", token=TOKEN, account_id=ACCOUNT, snapshot_every_write=False).start()
+    server = D1ApiServer(
+        base / "api", token=TOKEN, account_id=ACCOUNT, snapshot_every_write=False
+    ).start()
     for n in range(members):
         server.create_database(f"tenant-{n:05d}")
     extra = "[remote]\nrequests_per_5min = 100000000\n\n"
@@ -56,7 +58,11 @@ def prepare(members: int) -> tuple[D1ApiServer, Path]:
 
 
 def rollout(server: D1ApiServer, root: Path, jobs: int) -> tuple[float, bool]:
-    env = {"CLOUDFLARE_API_TOKEN": TOKEN, "CLOUDFLARE_ACCOUNT_ID": ACCOUNT, "CLOUDFLARE_API_BASE_URL": server.base_url}
+    env = {
+        "CLOUDFLARE_API_TOKEN": TOKEN,
+        "CLOUDFLARE_ACCOUNT_ID": ACCOUNT,
+        "CLOUDFLARE_API_BASE_URL": server.base_url,
+    }
     request = FleetRequest(load_settings(root), "tenants", remote=True, jobs=jobs, environ=env)
     started = time.perf_counter()
     _, outcome = apply_fleet(request)
