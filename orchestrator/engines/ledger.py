@@ -134,10 +134,11 @@ def create_statements(names: LedgerNames) -> list[Sql]:
             "pid INTEGER NOT NULL, acquired_at TEXT NOT NULL, expires_at REAL NOT NULL)"
         ),
     ]
-    # Wrangler's own DDL, word for word, so the stored schema is the one wrangler makes.
+    # Wrangler's own DDL, word for word, so the stored schema is the one wrangler 4.164 makes
+    # (it quotes the table name; 4.86 did not).
     # (Table names are validated identifiers: see settings.IDENTIFIER_RE.)
     for table in names.wrangler_tables:
-        statements.append(Sql(WRANGLER_DDL.format(table=table)))
+        statements.append(Sql(WRANGLER_DDL.format(table=quote_identifier(table))))
     return statements
 
 

@@ -341,8 +341,12 @@ def record_path(settings: Settings, fleet: str, remote: bool) -> Path:
 def record_rollout(request: FleetRequest, report: RolloutReport) -> None:
     """Keep the last rollout's start time and its failed members, atomically."""
     path = record_path(request.settings, request.fleet, request.remote)
+    # A re-run that found every member up to date rolled nothing out: the last
+    # rollout's start time stays the one before it.
+    rolled_out = any(r.outcome is not Outcome.UP_TO_DATE for r in report.results)
+    previous = read_record(request.settings, request.fleet, request.remote)
     data = {
-        "started_at": report.started_at,
+        "started_at": report.started_at if rolled_out else previous.get("started_at"),
         "shard": list(request.shard) if request.shard else None,
         "stopped": report.stopped,
         "failed": {

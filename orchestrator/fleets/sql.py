@@ -64,7 +64,7 @@ def fingerprint(rows: Sequence[AppliedRow], wrangler_counts: Sequence[int]) -> s
 
 def _setup(names: LedgerNames) -> list[Sql]:
     own_ddl = create_statements(names)[0]
-    wrangler = [Sql(WRANGLER_DDL.format(table=t)) for t in names.wrangler_tables]
+    wrangler = [Sql(WRANGLER_DDL.format(table=quote_identifier(t))) for t in names.wrangler_tables]
     return [
         own_ddl,
         *wrangler,
