@@ -193,7 +193,8 @@ _HIDING_RE = re.compile(
 
 @dataclass(frozen=True)
 class Executable:
-    """A statement ready to send: comment-free text and the line it starts on."""
+    """A statement ready to send: its text (comments inside it kept, as wrangler >= 4.137
+    sends them) and the line it starts on."""
 
     text: str
     line: int
