@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.checks.catalog import BY_CODE
 from orchestrator.checks.findings import Finding
@@ -24,6 +22,9 @@ from orchestrator.commandline import shell_command
 from orchestrator.dashboard import Dashboard, DatabaseStatus, Origin, Urgency
 from orchestrator.discovery.gitinfo import GitInfo
 from orchestrator.model import Problem, Severity
+
+if TYPE_CHECKING:
+    import jinja2
 
 # The colour of a card: "danger" is reserved for what the next apply would break.
 LEVEL = {
@@ -95,6 +96,8 @@ def render_status_page(board: Dashboard, root: Path | None = None) -> str:
 
 @cache
 def _template() -> jinja2.Template:
+    import jinja2  # only the html format pays for it (about 40 ms)
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("orchestrator.reporting", "templates"),
         autoescape=True,
