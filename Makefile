@@ -17,7 +17,7 @@ export WRANGLER_SEND_METRICS := false
 export ORCHESTRATE_WRANGLER := $(CURDIR)/$(WRANGLER)
 export ORCHESTRATE_TEST_WRANGLER_OLDEST := $(CURDIR)/$(WRANGLER_OLDEST)
 
-.PHONY: setup demo test lint typecheck unit bench clean
+.PHONY: setup browser demo test lint typecheck unit bench clean
 # The npm prefixes and their package.json files are kept, never removed as intermediates.
 .SECONDARY:
 
@@ -84,7 +84,18 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
-unit: setup
+# Headless Chromium from Debian's packages for the dashboard's browser tests
+# (tests/dashboard/test_page_browser.py). Installed where it is missing and apt-get is usable
+# as root, as on CI; anywhere else those tests skip and say why.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium (Debian package) for the browser tests"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	    || echo "could not install chromium: the browser tests will skip"; \
+	else echo "no chromium and no apt-get as root: the browser tests will skip"; fi
+
+unit: setup browser
 	$(PY) -m pytest -q -n 2
 
 test: setup lint typecheck unit

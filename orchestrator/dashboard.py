@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
+from orchestrator.checks.findings import Finding
 from orchestrator.engines.ledger import LedgerState
 from orchestrator.model import DatabasePlan, Plan, Problem, Severity, Status
 
@@ -16,12 +17,16 @@ NEXT_SHOWN = 3
 
 
 class Urgency(IntEnum):
-    """How soon a database needs a person; lower sorts first."""
+    """How soon a database needs a person; lower sorts first.
 
-    CHANGED = 0
-    BROKEN = 1
-    LOCKED = 2
-    LINT_ERRORS = 3
+    A pending migration that ``check`` says fails or loses data on D1 comes first: the
+    next ``apply`` would run it. A changed or broken ledger only stops the next apply.
+    """
+
+    LINT_ERRORS = 0
+    CHANGED = 1
+    BROKEN = 2
+    LOCKED = 3
     DRIFT = 4
     OUT_OF_ORDER = 5
     PENDING = 6
@@ -31,10 +36,34 @@ class Urgency(IntEnum):
 
 @dataclass(frozen=True)
 class LintCounts:
-    """Lint findings in a database's pending migrations."""
+    """Lint findings in a database's pending migrations: the counts, and the findings
+    themselves (errors first) for the pages that list them."""
 
     errors: int = 0
     warnings: int = 0
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class DriftRecord:
+    """The last ``verify`` of one database that still matches its ledger."""
+
+    count: int
+    differences: tuple[str, ...] = ()
+    checked_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where and when a dashboard was made: the page's header says it."""
+
+    generated_at: float
+    account: str | None = None
+    commit: str | None = None
+    dirty: bool = False
+    web_url: str | None = None
+    git_prefix: str = ""
+    version: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,6 +86,7 @@ class DatabaseStatus:
     problems: tuple[Problem, ...]
     urgency: Urgency
     attention: str | None
+    drift_detail: DriftRecord | None = None
 
     @property
     def errors(self) -> int:
@@ -77,6 +107,7 @@ class Dashboard:
     problems: tuple[Problem, ...]
     headline: str
     attention: str | None
+    origin: Origin | None = None
 
     @property
     def pending(self) -> int:
@@ -102,8 +133,9 @@ def build_dashboard(
     plan: Plan,
     states: Mapping[str, LedgerState],
     lint: Mapping[str, LintCounts] | None = None,
-    drift: Mapping[str, int] | None = None,
+    drift: Mapping[str, DriftRecord] | None = None,
     now: float | None = None,
+    origin: Origin | None = None,
 ) -> Dashboard:
     """Assemble the dashboard; databases sort by urgency, then name."""
     lint = lint or {}
@@ -122,7 +154,13 @@ def build_dashboard(
     first = next((r for r in rows if r.attention), None)
     attention = f"{first.name}: {first.attention}" if first else None
     return Dashboard(
-        plan.target, plan.env, tuple(rows), plan.problems, _headline(rows, attention), attention
+        plan.target,
+        plan.env,
+        tuple(rows),
+        plan.problems,
+        _headline(rows, attention),
+        attention,
+        origin,
     )
 
 
@@ -130,7 +168,7 @@ def database_status(
     db: DatabasePlan,
     state: LedgerState | None,
     lint: LintCounts,
-    drift: int | None,
+    drift: DriftRecord | None,
     now: float | None = None,
 ) -> DatabaseStatus:
     """One database's row."""
@@ -141,7 +179,8 @@ def database_status(
     )  # the latest in apply order (timestamps tie within a second)
     lock = _lock_text(state, now)
     changed = tuple(s.migration.file for s in db.changed)
-    urgency, attention = _attention(db, lint, lock, changed, drift)
+    count = drift.count if drift is not None else None
+    urgency, attention = _attention(db, lint, lock, changed, count)
     return DatabaseStatus(
         name=db.database.name,
         id=db.database.id,
@@ -158,7 +197,8 @@ def database_status(
         lint=lint,
         lock=lock,
         bookmark=_last_bookmark(state),
-        drift=drift,
+        drift=count,
+        drift_detail=drift,
         problems=tuple(sorted(db.problems, key=lambda p: _SEVERITY_ORDER[p.severity])),
         urgency=urgency,
         attention=attention,
@@ -185,11 +225,7 @@ def _attention(
         ),
         (bool(errors), Urgency.BROKEN, errors[0].message if errors else ""),
         (lock is not None, Urgency.LOCKED, f"locked: {lock}"),
-        (
-            lint.errors > 0,
-            Urgency.LINT_ERRORS,
-            f"{lint.errors} lint error(s) in pending migrations",
-        ),
+        (lint.errors > 0, Urgency.LINT_ERRORS, _lint_attention(lint)),
         (bool(drift), Urgency.DRIFT, f"schema drift: {drift} difference(s)"),
         (
             bool(late),
@@ -203,6 +239,15 @@ def _attention(
         if hit:
             return urgency, (message if urgency < Urgency.PENDING else None)
     return Urgency.FINE, None
+
+
+def _lint_attention(lint: LintCounts) -> str:
+    errors = [f for f in lint.findings if f.is_error]
+    if not errors:
+        return f"{lint.errors} lint error(s) in pending migrations"
+    first = errors[0]
+    where = f"{first.file}:{first.line}" if first.file and first.line else first.file or "?"
+    return f"{len(errors)} lint error(s) in pending migrations, first {first.rule} at {where}"
 
 
 def _lock_text(state: LedgerState | None, now: float | None) -> str | None:

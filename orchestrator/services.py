@@ -3,13 +3,18 @@ targets; none prints or exits."""
 
 from __future__ import annotations
 
+import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from importlib import metadata
 from pathlib import Path
 
+from orchestrator.checks.findings import Finding
 from orchestrator.checks.service import lint_workspace
-from orchestrator.dashboard import Dashboard, LintCounts, build_dashboard
+from orchestrator.dashboard import Dashboard, LintCounts, Origin, build_dashboard
 from orchestrator.discovery import require_databases
+from orchestrator.discovery.gitinfo import read_git
 from orchestrator.discovery.selection import display_root as display_root
 from orchestrator.discovery.selection import load_workspace as load_workspace
 from orchestrator.discovery.selection import select_databases as select_databases
@@ -291,7 +296,27 @@ def make_dashboard(request: ApplyRequest) -> Dashboard:
     key = target_key(request.remote, request.env, request.persist_to)
     drift = recorded_drift(request.settings.root, key, found.plan, found.states)
     lint = lint_counts(found.plan, request.settings, request.env, request.names)
-    return build_dashboard(found.plan, found.states, lint, drift)
+    now = time.time()
+    return build_dashboard(
+        found.plan, found.states, lint, drift, now, dashboard_origin(request, now)
+    )
+
+
+def dashboard_origin(request: ApplyRequest, now: float) -> Origin:
+    """When, for which account and at which commit: the page header (read-only)."""
+    git = read_git(request.settings.root)
+    account = None
+    if request.remote:
+        name = str(request.settings.remote.get("account_id_env", "CLOUDFLARE_ACCOUNT_ID"))
+        account = os.environ.get(name, "").strip() or None
+    return Origin(now, account, git.commit, git.dirty, git.web_url, git.prefix, _version())
+
+
+def _version() -> str:
+    try:
+        return metadata.version("d1-orchestrate")
+    except metadata.PackageNotFoundError:
+        return ""
 
 
 def lint_counts(
@@ -302,10 +327,15 @@ def lint_counts(
     if not pending:
         return {}
     report = lint_workspace(settings, env, names, [settings.root / file for file in pending])
-    counted: dict[str, list[int]] = {}
+    found: dict[str, list[Finding]] = {}
     for finding in report.findings:
         database = pending.get(finding.file or "")
         if database is not None and finding.severity is not Severity.INFO:
-            counts = counted.setdefault(database, [0, 0])
-            counts[0 if finding.is_error else 1] += 1
-    return {db: LintCounts(errors, warnings) for db, (errors, warnings) in counted.items()}
+            found.setdefault(database, []).append(finding)
+    return {db: _counts(findings) for db, findings in found.items()}
+
+
+def _counts(findings: list[Finding]) -> LintCounts:
+    errors = sum(1 for f in findings if f.is_error)
+    ordered = sorted(findings, key=lambda f: (not f.is_error, f.sort_key))
+    return LintCounts(errors, len(findings) - errors, tuple(ordered))

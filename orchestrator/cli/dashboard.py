@@ -61,7 +61,7 @@ def status(
     elif fmt is Format.MARKDOWN:
         write_text(render_status_markdown(board))
     elif fmt is Format.HTML:
-        write_text(render_status_html(board))
+        write_text(render_status_html(board, request.settings.root))
     else:
         render_status_text(console(), board)
     raise typer.Exit(1 if exit_code and board.dirty else 0)

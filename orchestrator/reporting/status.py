@@ -3,7 +3,7 @@ for a release note or PR comment, one self-contained HTML file, and JSON."""
 
 from __future__ import annotations
 
-import html
+from pathlib import Path
 from typing import Any
 
 from rich import box
@@ -13,6 +13,7 @@ from rich.text import Text
 
 from orchestrator.commandline import shell_command
 from orchestrator.dashboard import Dashboard, DatabaseStatus, Urgency
+from orchestrator.reporting.page import render_status_page
 from orchestrator.reporting.plan import SEVERITY_STYLE, problem_dict, problem_location
 
 URGENCY_STYLE = {
@@ -263,57 +264,9 @@ _ICON = {
 }
 
 
-def render_status_html(board: Dashboard) -> str:
-    """One self-contained HTML file with the same content."""
-    e = html.escape
-    drift = has_drift_data(board)
-    rows = []
-    for row in board.databases:
-        lint = (
-            f"{row.lint.errors}E {row.lint.warnings}W"
-            if row.lint.errors or row.lint.warnings
-            else "clean"
-        )
-        state = row.attention or ("up to date" if not row.pending else "ready")
-        details = [f"changed: {f}" for f in row.changed] + [f"next: {f}" for f in row.next_pending]
-        details += [f"lock: {row.lock}"] if row.lock else []
-        details += [f"undo: {_undo(row.name, row.bookmark)}"] if row.bookmark else []
-        details += [
-            f"{p.severity.value} [{p.code}] {problem_location(p)}: {p.message}"
-            for p in row.problems
-        ]
-        items = "".join(f"<li>{e(d)}</li>" for d in details)
-        rows.append(
-            f'<tr class="{row.urgency.name.lower()}"><td>{_ICON[row.urgency]}</td><td><code>{e(row.name)}</code>'
-            f"<ul>{items}</ul></td><td>{row.applied}</td><td>{row.pending}</td><td>{e(lint)}</td>"
-            + (f"<td>{drift_cell(row)}</td>" if drift else "")
-            + f"<td>{e(row.last_applied or '—')}<br><small>{e(row.last_applied_at or '')}</small></td><td>{e(state)}</td></tr>"
-        )
-    general = "".join(
-        f"<li>{e(p.severity.value)} [{e(p.code)}] {e(problem_location(p))}: {e(p.message)}</li>"
-        for p in board.problems
-    )
-    return _HTML.format(
-        title=e(f"orchestrate status: {board.target}"),
-        headline=e(board.headline),
-        rows="".join(rows),
-        general=general,
-        drift="<th>drift</th>" if drift else "",
-    )
-
-
-_HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body{{font-family:system-ui,sans-serif;margin:2rem;color:#1b1f24}}
-table{{border-collapse:collapse;width:100%}}th,td{{border-bottom:1px solid #d0d7de;padding:.4rem .6rem;text-align:left;vertical-align:top}}
-ul{{margin:.2rem 0 0 1rem;padding:0;font-size:.85em;color:#57606a}}.changed,.broken{{background:#ffebe9}}
-.locked{{background:#fbefff}}.pending,.out_of_order{{background:#fff8c5}}.fine,.warnings{{background:#f6fff8}}
-</style></head><body>
-<h1>{title}</h1><p><strong>{headline}</strong></p>
-<table><thead><tr><th></th><th>database</th><th>applied</th><th>pending</th><th>lint</th>{drift}<th>last applied</th><th>state</th></tr></thead>
-<tbody>{rows}</tbody></table><ul>{general}</ul></body></html>
-"""
+def render_status_html(board: Dashboard, root: Path | None = None) -> str:
+    """One self-contained HTML page (``reporting.page``); ``root`` makes local file links."""
+    return render_status_page(board, root)
 
 
 def _undo(database: str, bookmark: str) -> str:

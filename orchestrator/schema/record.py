@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from orchestrator.dashboard import DriftRecord
 from orchestrator.engines.ledger import LedgerState
 from orchestrator.model import Plan
 from orchestrator.schema.files import write_atomically
@@ -71,17 +72,28 @@ def read_record(root: Path) -> dict[str, Any]:
     )
 
 
+# The record keeps the first differences of each database for the dashboard page.
+DIFFERENCES_KEPT = 20
+
+
 def recorded_drift(
     root: Path, key: str, plan: Plan, states: Mapping[str, LedgerState]
-) -> dict[str, int]:
-    """Drift counts still valid for the target's current ledgers, by database name."""
+) -> dict[str, DriftRecord]:
+    """Drift still valid for the target's current ledgers, by database name."""
     section = read_record(root).get("targets", {}).get(key, {})
-    drift: dict[str, int] = {}
+    drift: dict[str, DriftRecord] = {}
     for db in plan.databases:
         entry = section.get(db.database.name)
         state = states.get(db.database.key)
         if not isinstance(entry, dict) or state is None:
             continue
         if entry.get("ledger") == ledger_fingerprint(state) and isinstance(entry.get("drift"), int):
-            drift[db.database.name] = entry["drift"]
+            drift[db.database.name] = _drift_record(entry)
     return drift
+
+
+def _drift_record(entry: dict[str, Any]) -> DriftRecord:
+    listed = entry.get("differences")
+    differences = tuple(str(d) for d in listed) if isinstance(listed, list) else ()
+    checked = entry.get("checked_at")
+    return DriftRecord(entry["drift"], differences, checked if isinstance(checked, str) else None)

@@ -21,7 +21,12 @@ from orchestrator.model import Database, Migration, Status, Step
 from orchestrator.planning import plan_database
 from orchestrator.runner.batches import ledger_names
 from orchestrator.schema.compare import Difference, compare_schemas, without
-from orchestrator.schema.record import ledger_fingerprint, target_key, write_record
+from orchestrator.schema.record import (
+    DIFFERENCES_KEPT,
+    ledger_fingerprint,
+    target_key,
+    write_record,
+)
 from orchestrator.schema.target import (
     EMPTY_SCHEMA,
     Expected,
@@ -193,7 +198,13 @@ def _memoized(replayer: Replayer) -> Replayer:
 def record_report(request: ApplyRequest, report: VerifyReport) -> Path:
     """Keep each verified database's drift count for ``status`` (see ``schema.record``)."""
     entries = {
-        d.name: {"drift": d.drift, "ledger": ledger_fingerprint(d.state)}
+        d.name: {
+            "drift": d.drift,
+            "ledger": ledger_fingerprint(d.state),
+            "differences": [
+                f"{t.target}: {diff.message}" for t in d.targets for diff in t.differences
+            ][:DIFFERENCES_KEPT],
+        }
         for d in report.databases
         if all(t.failure is None for t in d.targets)
     }
