@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from orchestrator.checks.service import lint_workspace
 from orchestrator.dashboard import Dashboard, LintCounts, build_dashboard
 from orchestrator.discovery import require_databases
 from orchestrator.discovery.selection import display_root as display_root
@@ -301,6 +300,9 @@ def lint_counts(
     pending = {s.migration.file: db.database.name for db in plan.databases for s in db.pending}
     if not pending:
         return {}
+    # Imported here: the checks cost ~0.1 s to import and only `status` with pending needs them.
+    from orchestrator.checks.service import lint_workspace
+
     report = lint_workspace(settings, env, names, [settings.root / file for file in pending])
     counted: dict[str, list[int]] = {}
     for finding in report.findings:
