@@ -100,15 +100,11 @@ unit: setup browser
 
 test: setup lint typecheck unit
 
+BENCHES = plan_bench apply_bench status_bench check_bench remote_bench lint_precision large_bench fleet_bench
+
+# Every benchmark runs even when one misses its target; the target fails if any missed.
 bench: setup
-	$(PY) bench/plan_bench.py
-	$(PY) bench/apply_bench.py
-	$(PY) bench/status_bench.py
-	$(PY) bench/check_bench.py
-	$(PY) bench/remote_bench.py
-	$(PY) bench/lint_precision.py
-	$(PY) bench/large_bench.py
-	$(PY) bench/fleet_bench.py
+	@status=0; for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || status=1; done; exit $$status
 
 clean:
 	rm -rf $(VENV) .tools .demo .pytest_cache .mypy_cache .ruff_cache

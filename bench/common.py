@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -34,9 +35,36 @@ def run_command(
     return result
 
 
-def report(what: str, measured: float, reference_name: str, reference: float, target: str) -> None:
-    """Print the figure beside its same-run reference, and the ratio."""
+def report(
+    what: str,
+    measured: float,
+    reference_name: str,
+    reference: float,
+    target: str,
+    holds: bool | None = None,
+) -> bool:
+    """Print the figure beside its same-run reference, the ratio and the target; with
+    ``holds`` given, HOLDS or MISSED after it. Returns ``holds`` (True when not given)."""
     ratio = measured / reference if reference else float("inf")
+    verdict = "" if holds is None else (" | HOLDS" if holds else " | MISSED")
     print(
-        f"{what}: {measured:.3f} s | {reference_name}: {reference:.3f} s | ratio {ratio:.2f}x | target {target}"
+        f"{what}: {measured:.3f} s | {reference_name}: {reference:.3f} s | ratio {ratio:.2f}x "
+        f"| target {target}{verdict}"
     )
+    return True if holds is None else holds
+
+
+def load() -> str:
+    """The machine's load averages (benchmarks share it with other work): say them."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "load: unknown"
+    return f"load average: {one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} cores)"
+
+
+def finish(held: Sequence[bool]) -> int:
+    """The exit code: 0 when every target held, 1 otherwise (printed as well)."""
+    print(load())
+    print("target holds" if all(held) else "TARGET MISSED")
+    return 0 if all(held) else 1

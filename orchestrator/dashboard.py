@@ -8,12 +8,15 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
-from orchestrator.checks.findings import Finding
 from orchestrator.engines.ledger import LedgerState
 from orchestrator.model import DatabasePlan, Plan, Problem, Severity, Status
 
 NEXT_SHOWN = 3
+
+if TYPE_CHECKING:
+    from orchestrator.checks.findings import Finding  # the checks load only when a command lints
 
 
 class Urgency(IntEnum):

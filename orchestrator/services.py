@@ -9,9 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from orchestrator.checks.findings import Finding
-from orchestrator.checks.service import lint_workspace
 from orchestrator.dashboard import Dashboard, LintCounts, Origin, build_dashboard
 from orchestrator.discovery import require_databases
 from orchestrator.discovery.gitinfo import read_git
@@ -44,6 +43,9 @@ from orchestrator.runner.batches import Refusal, ledger_names, planned_batches
 from orchestrator.runner.job import ApplyOptions, Progress
 from orchestrator.schema.record import recorded_drift, target_key
 from orchestrator.settings import Settings
+
+if TYPE_CHECKING:
+    from orchestrator.checks.findings import Finding
 
 
 @dataclass(frozen=True)
@@ -326,6 +328,9 @@ def lint_counts(
     pending = {s.migration.file: db.database.name for db in plan.databases for s in db.pending}
     if not pending:
         return {}
+    # Imported here: the checks cost ~0.1 s to import and only `status` with pending needs them.
+    from orchestrator.checks.service import lint_workspace
+
     report = lint_workspace(settings, env, names, [settings.root / file for file in pending])
     found: dict[str, list[Finding]] = {}
     for finding in report.findings:

@@ -156,3 +156,24 @@ def test_console_script_runs_only_the_invoked_command_module(monorepo: Path) -> 
     loaded = out.rsplit("LOADED", 1)[1]
     assert "orchestrator.cli.plan" in loaded and "orchestrator.cli.lifecycle" not in loaded
     assert json.loads(out.rsplit("LOADED", 1)[0])["version"] == 1
+
+
+def test_plan_loads_neither_the_checks_nor_the_fleet_machinery(monorepo: Path) -> None:
+    # Start-up is most of `plan`'s time: the checks (~0.1 s), the fleet service and httpx
+    # load only for the commands and flags that use them.
+    import ast
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; sys.argv = ['orchestrate', 'plan', '--root', sys.argv[1], '--format', 'json']\n"
+        "from orchestrator.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('LOADED', sorted(sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(monorepo)], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = ast.literal_eval(out.rsplit("LOADED", 1)[1].strip())
+    heavy = {"orchestrator.checks", "orchestrator.fleets.service", "orchestrator.fleets.model"}
+    assert not heavy & set(loaded) and "httpx" not in loaded

@@ -106,6 +106,10 @@ FRAGMENTS = [
     "'unterminated",
     "/* open",
     "--tail",
+    "-",
+    "/",
+    "*/",
+    "\u00a0",
 ]
 
 

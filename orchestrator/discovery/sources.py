@@ -87,6 +87,7 @@ def _read_files(directory: Path, source: str, package: str, names: list[str]) ->
     problems: list[Problem] = []
     short: list[str] = []
     by_number: dict[int, str] = {}
+    folder = os.fspath(directory)  # joined by hand: os.path.join cost 5 µs a file
     for name in names:
         file = f"{source}/{name}" if source != "." else name
         parsed = parse_name(name) if name.endswith(".sql") else None
@@ -95,7 +96,7 @@ def _read_files(directory: Path, source: str, package: str, names: list[str]) ->
             parsed = ParsedName(NO_NUMBER, 0, "", name.removesuffix(".sql"))
         else:
             problems.extend(_name_problems(parsed, file, by_number, short))
-        path = os.path.join(directory, name)
+        path = f"{folder}/{name}"
         migration = _read_migration(path, file, source, package, parsed, problems)
         if migration is not None:
             migrations.append(migration)

@@ -210,10 +210,17 @@ _TRANSACTION_WORDS = re.compile(
 
 _D1_REFUSES = re.compile(r"\s*(ATTACH|DETACH|VACUUM)\b", re.IGNORECASE)
 
+# Either of the above (one match per statement on the apply path instead of two).
+_REFUSED_WORDS = re.compile(
+    r"\s*(?:BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|ATTACH|DETACH|VACUUM)\b", re.IGNORECASE
+)
+
 
 def _refuse_transaction_control(text: str, index: int) -> None:
     """Remote D1 rejects these, and here they would split the batch's one transaction
     (or, for ATTACH, write an SQLite file anywhere on this machine)."""
+    if _REFUSED_WORDS.match(text) is None:
+        return
     found = _TRANSACTION_WORDS.match(text)
     if found:
         raise BatchError(
@@ -231,7 +238,7 @@ def _refuse_transaction_control(text: str, index: int) -> None:
 
 
 def _bind(statement: Sql, started: float) -> tuple[Any, ...]:
-    if not any(isinstance(p, Elapsed) for p in statement.params):
+    if not statement.params or not any(isinstance(p, Elapsed) for p in statement.params):
         return statement.params
     elapsed = round((time.perf_counter() - started) * 1000)
     return tuple(elapsed if isinstance(p, Elapsed) else p for p in statement.params)
