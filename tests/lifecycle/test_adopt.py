@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.checks.compare import rebuild_schema, schema_facts
+from orchestrator.schema.compare import rebuild_schema, schema_facts
 from orchestrator.checks.schema import snapshot_schema
 from orchestrator.lifecycle.adopt import replay_prefixes
 from orchestrator.lifecycle.targets import find_database
