@@ -256,11 +256,9 @@ def _sarif_result(
 ) -> dict[str, Any]:
     file = finding.file if finding.file is not None else WORKSPACE_FILE
     line = finding.line if finding.line and finding.line >= 1 else 1
-    uri = _artifact_uri(report, base, file)
-    location = {
-        "artifactLocation": {"uri": uri, "uriBaseId": SRCROOT},
-        "region": {"startLine": line},
-    }
+    artifact = _artifact_location(report, base, file)
+    uri = artifact["uri"]
+    location = {"artifactLocation": artifact, "region": {"startLine": line}}
     # Stable across runs and line moves: the rule, the file and the text of the line (or
     # the message when the file is not read), with a counter for repeats of that triple.
     lines = report.sources.get(finding.file or "", "").splitlines()
@@ -281,15 +279,18 @@ def _sarif_result(
     return result
 
 
-def _artifact_uri(report: LintReport, base: Path | None, file: str) -> str:
-    """``file`` relative to the repository root (as given from the cwd outside a repository)."""
-    shown = repository_path(report, file)
-    if base is None:
-        return shown
-    try:
-        return (Path(report.root).resolve() / file).relative_to(base).as_posix()
-    except ValueError:
-        return shown
+def _artifact_location(report: LintReport, base: Path | None, file: str) -> dict[str, str]:
+    """``file`` relative to the repository root (``%SRCROOT%``); outside a repository,
+    relative to the working directory, or an absolute ``file://`` URI when not under it."""
+    path = Path(report.root).resolve() / file
+    for root in (base, Path.cwd().resolve()):
+        if root is None:
+            continue
+        try:
+            return {"uri": path.relative_to(root).as_posix(), "uriBaseId": SRCROOT}
+        except ValueError:
+            continue
+    return {"uri": path.as_uri()}
 
 
 def render_github(report: LintReport) -> str:

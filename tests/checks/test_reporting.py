@@ -62,8 +62,11 @@ def _github_upload_checks(log: dict) -> None:
             assert 1 <= len(result["locations"]) <= 10
             for location in result["locations"]:
                 artifact = location["physicalLocation"]["artifactLocation"]
-                assert artifact["uriBaseId"] == "%SRCROOT%"
                 uri = artifact["uri"]
+                if "uriBaseId" not in artifact:  # outside any checkout: an absolute file URI
+                    assert uri.startswith("file:///")
+                    continue
+                assert artifact["uriBaseId"] == "%SRCROOT%"
                 assert not uri.startswith(("/", "./", "../")) and "\\" not in uri
                 assert urlparse(uri).scheme == ""
                 region = location["physicalLocation"]["region"]
@@ -102,6 +105,15 @@ def test_sarif_uris_are_relative_to_the_repository_root(tmp_path: Path) -> None:
     uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results]
     assert uris[0] == "infra/db/packages/a/migrations/0009_x.sql"
     assert uris[3] == "infra/db/workspace.toml"  # a problem with no file: the workspace file
+
+
+def test_sarif_outside_a_repository_gives_absolute_file_uris(tmp_path: Path) -> None:
+    assert not any((d / ".git").exists() for d in (tmp_path, *tmp_path.parents))
+    report = LintReport(root=str(tmp_path), findings=FINDINGS, files=3)
+    log = json.loads(render_sarif(report))
+    _github_upload_checks(log)
+    artifact = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert artifact == {"uri": (tmp_path / "packages/a/migrations/0009_x.sql").as_uri()}
 
 
 def test_sarif_levels_lines_and_fingerprints() -> None:
