@@ -12,14 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from orchestrator.checks.compare import (
-    Fact,
-    SchemaDiff,
-    compare_schemas,
-    ordered,
-    rebuild_schema,
-    schema_facts,
-)
 from orchestrator.checks.shadow import Failure, ReplayOptions, replay
 from orchestrator.engines import Batch, Engine, Session, Sql, Target
 from orchestrator.engines.ledger import LedgerNames, LedgerState
@@ -29,6 +21,14 @@ from orchestrator.lifecycle.targets import BatchBuilder, TargetState, read_targe
 from orchestrator.model import Database, Migration
 from orchestrator.planning import plan_database
 from orchestrator.runner.batches import ledger_names
+from orchestrator.schema.compare import (
+    Fact,
+    SchemaDiff,
+    compare_facts,
+    ordered,
+    rebuild_schema,
+    schema_facts,
+)
 from orchestrator.settings import Settings
 
 RECORDED_BY = "orchestrate adopt"
@@ -93,17 +93,17 @@ def judge(target: str, prefixes: Prefixes, actual: frozenset[Fact]) -> TargetAdo
     """The longest prefix whose schema equals ``actual``; else the closest, as drift."""
     equal = [k for k, facts in enumerate(prefixes.facts) if facts == actual]
     if not actual:
-        return TargetAdoption(target, "empty", 0, compare_schemas(prefixes.facts[0], actual))
+        return TargetAdoption(target, "empty", 0, compare_facts(prefixes.facts[0], actual))
     if not equal:
         closest = min(
             range(len(prefixes.facts)), key=lambda k: (len(prefixes.facts[k] ^ actual), -k)
         )
         return TargetAdoption(
-            target, "drift", closest, compare_schemas(prefixes.facts[closest], actual)
+            target, "drift", closest, compare_facts(prefixes.facts[closest], actual)
         )
     count = max(equal)
     after = prefixes.facts[count + 1] if count + 1 < len(prefixes.facts) else prefixes.facts[count]
-    diff = compare_schemas(prefixes.facts[count], actual)
+    diff = compare_facts(prefixes.facts[count], actual)
     # What the next migration would add, and the target lacks: why it cannot have run.
     diff = SchemaDiff(diff.matched, ordered(after - actual), diff.extra)
     unproven = unverifiable(prefixes, count)

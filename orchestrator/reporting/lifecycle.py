@@ -30,8 +30,8 @@ LEDGER_NOTE = (
 )
 
 if TYPE_CHECKING:  # the adopt types pull in the shadow replay; only annotations need them here
-    from orchestrator.checks.compare import Fact
     from orchestrator.lifecycle.adopt import Adoption, TargetAdoption
+    from orchestrator.schema.compare import Fact
 
 
 def say(console: Console, text: str, style: str | None = None) -> None:
@@ -224,7 +224,7 @@ def _render_verdict(
     else:
         say(console, f"{head}: matches no prefix of the plan cleanly; closest: {after}", "bold red")
     assert t.diff is not None
-    from orchestrator.checks.compare import summarize
+    from orchestrator.schema.compare import summarize
 
     say(console, f"  matched: {summarize(t.diff.matched)}")
     nxt = migrations[t.count].name if t.state == "matched" and t.count < len(migrations) else None
@@ -246,7 +246,7 @@ def _render_verdict(
 
 
 def _render_facts(console: Console, label: str, facts: tuple[Fact, ...]) -> None:
-    from orchestrator.checks.compare import fold_tables
+    from orchestrator.schema.compare import fold_tables
 
     lines = fold_tables(facts)
     if not lines:

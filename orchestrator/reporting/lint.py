@@ -1,17 +1,23 @@
 """Render lint and check findings: rich text grouped by file, JSON (the DESIGN.md
 contract), SARIF 2.1.0 for GitHub code scanning, and GitHub workflow commands.
 
-JSON paths are relative to the workspace root (the contract). SARIF and GitHub
-annotations are read against the repository checkout, so their paths are
-prefixed with the root as given on the command line (``fixtures/monorepo/…``).
+JSON paths are relative to the workspace root (the contract). GitHub annotations
+are read against the checkout, so their paths are prefixed with the root as given
+on the command line (``fixtures/monorepo/…``); SARIF paths are relative to the
+repository root (the nearest ``.git`` above the workspace), with ``uriBaseId``
+``%SRCROOT%``. SARIF is written by hand: the Python SARIF libraries are either
+unmaintained (sarif-om, 2019) or bring pydantic for a dozen fields.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import posixpath
 from collections.abc import Iterable
+from importlib.metadata import PackageNotFoundError, metadata
 from itertools import groupby
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -22,11 +28,16 @@ from rich.text import Text
 from orchestrator import __version__
 from orchestrator.checks.catalog import BY_CODE, RULES
 from orchestrator.checks.findings import Finding, Rule
+from orchestrator.checks.problems import PLAN_PROBLEMS
 from orchestrator.checks.service import LintReport
 from orchestrator.model import Severity
 from orchestrator.reporting.output import Format, console, write_json, write_text
+from orchestrator.settings import WORKSPACE_FILE
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+PYPI_URL = "https://pypi.org/project/d1-orchestrate/"
+SRCROOT = "%SRCROOT%"
+FINGERPRINT = "orchestrateFinding/v1"
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 _GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -126,17 +137,29 @@ def repository_path(report: LintReport, file: str) -> str:
     )
 
 
-def render_sarif(report: LintReport) -> str:
-    """A SARIF 2.1.0 log with one run, every rule and one result per finding."""
+def render_sarif(report: LintReport, repo_root: Path | None = None) -> str:
+    """A SARIF 2.1.0 log GitHub code scanning accepts: one run, every rule (lint rules and
+    plan problems) with its descriptions, help and helpUri, one result per finding with a
+    location relative to the repository root (``%SRCROOT%``) and a fingerprint."""
+    base = repo_root if repo_root is not None else repository_root(Path(report.root))
     rules = _sarif_rules(report.findings)
     index = {rule["id"]: position for position, rule in enumerate(rules)}
-    results = [_sarif_result(report, f, index[f.rule]) for f in report.findings]
+    seen: dict[tuple[str, str, str], int] = {}
+    results = [_sarif_result(report, base, f, index[f.rule], seen) for f in report.findings]
+    driver = {
+        "name": "orchestrate",
+        "fullName": "orchestrate (d1-orchestrate)",
+        "informationUri": information_uri(),
+        "version": __version__,
+        "semanticVersion": __version__,
+        "rules": rules,
+    }
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {"driver": {"name": "orchestrate", "version": __version__, "rules": rules}},
+                "tool": {"driver": driver},
                 "columnKind": "unicodeCodePoints",
                 "results": results,
             }
@@ -145,42 +168,129 @@ def render_sarif(report: LintReport) -> str:
     return json.dumps(log, indent=2, ensure_ascii=False)
 
 
+def repository_root(start: Path) -> Path | None:
+    """The nearest directory at or above ``start`` that holds ``.git`` (None outside one)."""
+    here = start.resolve()
+    for directory in (here, *here.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
+
+
+def _project_urls() -> dict[str, str]:
+    try:
+        entries = metadata("d1-orchestrate").get_all("Project-URL") or []
+    except PackageNotFoundError:
+        return {}
+    pairs = (entry.split(",", 1) for entry in entries if "," in entry)
+    return {label.strip().lower(): url.strip().rstrip("/") for label, url in pairs}
+
+
+def information_uri() -> str:
+    """The project's home: ``[project.urls]`` Homepage/Repository, else its PyPI page."""
+    urls = _project_urls()
+    return urls.get("homepage") or urls.get("repository") or PYPI_URL
+
+
+def help_uri(code: str) -> str:
+    """Where a rule or plan problem is documented: ``docs/lint-rules.md#anchor`` in the
+    repository of ``[project.urls]`` at this version's tag, else the PyPI release page."""
+    repository = _project_urls().get("repository")
+    if repository is None:
+        return f"{PYPI_URL}{__version__}/"
+    return f"{repository}/blob/v{__version__}/docs/lint-rules.md#{doc_anchor(code)}"
+
+
+def doc_anchor(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading: lower case, punctuation but ``-``/``_``
+    dropped, spaces as dashes (``config.depends-on`` → ``configdepends-on``)."""
+    kept = "".join(c for c in heading.strip().lower() if c.isalnum() or c in " -_")
+    return kept.replace(" ", "-")
+
+
 def _sarif_rules(findings: Iterable[Finding]) -> list[dict[str, Any]]:
     rules = [_sarif_rule(rule) for rule in RULES]
-    extra = sorted({f.rule for f in findings if f.rule not in BY_CODE})
     rules += [
-        {"id": code, "name": code, "shortDescription": {"text": f"plan problem {code}"}}
+        _descriptor(code, code, info.summary, info.fix, "plan", Severity.ERROR)
+        for code, info in sorted(PLAN_PROBLEMS.items())
+    ]
+    known = {rule["id"] for rule in rules}
+    extra = sorted({f.rule for f in findings if f.rule not in known})
+    rules += [
+        _descriptor(code, code, f"plan problem {code}", "see the message", "plan", Severity.ERROR)
         for code in extra
     ]
     return rules
 
 
 def _sarif_rule(rule: Rule) -> dict[str, Any]:
+    return _descriptor(rule.code, rule.slug, rule.summary, rule.fix, rule.family, rule.severity)
+
+
+def _descriptor(
+    code: str, name: str, summary: str, fix: str, family: str, severity: Severity
+) -> dict[str, Any]:
+    text = f"{summary[:1].upper()}{summary[1:]}."
+    docs = f"docs/lint-rules.md#{doc_anchor(code)}"
     return {
-        "id": rule.code,
-        "name": rule.slug,
-        "shortDescription": {"text": rule.summary},
-        "fullDescription": {"text": rule.summary},
-        "help": {"text": f"Fix: {rule.fix}. See docs/lint-rules.md#{rule.code.lower()}."},
-        "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
-        "properties": {"tags": [rule.family]},
+        "id": code,
+        "name": name,
+        "shortDescription": {"text": summary},
+        "fullDescription": {"text": text},
+        "help": {
+            "text": f"{text} Fix: {fix}. See {docs}.",
+            "markdown": f"**{code}** `{name}`: {text}\n\n**Fix:** {fix}.\n\nSee [{docs}]({help_uri(code)}).",
+        },
+        "helpUri": help_uri(code),
+        "defaultConfiguration": {"level": _SARIF_LEVEL[severity]},
+        "properties": {"tags": [family]},
     }
 
 
-def _sarif_result(report: LintReport, finding: Finding, rule_index: int) -> dict[str, Any]:
+def _sarif_result(
+    report: LintReport,
+    base: Path | None,
+    finding: Finding,
+    rule_index: int,
+    seen: dict[tuple[str, str, str], int],
+) -> dict[str, Any]:
+    file = finding.file if finding.file is not None else WORKSPACE_FILE
+    line = finding.line if finding.line and finding.line >= 1 else 1
+    artifact = _artifact_location(report, base, file)
+    uri = artifact["uri"]
+    location = {"artifactLocation": artifact, "region": {"startLine": line}}
+    # Stable across runs and line moves: the rule, the file and the text of the line (or
+    # the message when the file is not read), with a counter for repeats of that triple.
+    lines = report.sources.get(finding.file or "", "").splitlines()
+    anchor = " ".join(lines[line - 1].split()) if line <= len(lines) else finding.message
+    key = (finding.rule, uri, anchor)
+    seen[key] = seen.get(key, 0) + 1
+    digest = hashlib.sha256("\0".join((*key, str(seen[key]))).encode()).hexdigest()[:32]
     result: dict[str, Any] = {
         "ruleId": finding.rule,
         "ruleIndex": rule_index,
         "level": _SARIF_LEVEL[finding.severity],
         "message": {"text": finding.message},
+        "locations": [{"physicalLocation": location}],
+        "partialFingerprints": {FINGERPRINT: digest},
     }
-    if finding.file is not None:
-        location = {
-            "artifactLocation": {"uri": repository_path(report, finding.file)},
-            "region": {"startLine": finding.line or 1},
-        }
-        result["locations"] = [{"physicalLocation": location}]
+    if finding.database is not None:
+        result["properties"] = {"database": finding.database}
     return result
+
+
+def _artifact_location(report: LintReport, base: Path | None, file: str) -> dict[str, str]:
+    """``file`` relative to the repository root (``%SRCROOT%``); outside a repository,
+    relative to the working directory, or an absolute ``file://`` URI when not under it."""
+    path = Path(report.root).resolve() / file
+    for root in (base, Path.cwd().resolve()):
+        if root is None:
+            continue
+        try:
+            return {"uri": path.relative_to(root).as_posix(), "uriBaseId": SRCROOT}
+        except ValueError:
+            continue
+    return {"uri": path.as_uri()}
 
 
 def render_github(report: LintReport) -> str:

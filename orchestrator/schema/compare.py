@@ -5,16 +5,29 @@ constraints and table options are compared as data read through PRAGMAs (plus
 the few facts only the ``CREATE TABLE`` text holds); indexes, triggers and views
 by their canonical SQL (``sqlnorm``), so whitespace, quoting, ``IF NOT EXISTS``
 and column order in ``CREATE`` text are never drift.
+
+This is the one schema comparator: ``verify``, ``revert``, fleets and ``adopt`` use it.
+``compare_schemas`` lists differences; ``schema_facts`` gives the same comparison as
+hashable facts (``adopt`` intersects one target with every prefix of the plan).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from orchestrator.checks.columns import parse_table
-from orchestrator.checks.schema import Column, ForeignKey, Index, SchemaSnapshot, Table
+from orchestrator.checks.schema import (
+    Column,
+    ForeignKey,
+    Index,
+    SchemaSnapshot,
+    Table,
+    snapshot_schema,
+)
 from orchestrator.schema.sqlnorm import (
     compact,
     normalize_expression,
@@ -291,3 +304,185 @@ def _compare_sets(
         yield Difference(kind, Change.MISSING, f"{table}: {text}", table, text)
     for text in sorted(right - left):
         yield Difference(kind, Change.EXTRA, f"{table}: {text}", table, actual=text)
+
+
+# --- The same comparison as sets of facts (``adopt``) -------------------------------
+# ``adopt`` compares one target against every prefix of the plan, so it wants hashable
+# facts it can intersect and count. Each fact's key is the canonical description the
+# difference comparison above uses (``describe``, ``describe_key``, ``table_checks``,
+# ``table_options``, the constraints and the canonical index/trigger/view SQL), so the
+# two views of a schema can never disagree on what is equal.
+
+# What the rebuild never recreates: SQLite's and D1's own objects.
+_INTERNAL_PREFIXES = ("sqlite_", "_cf_")
+_BUILD_ORDER = {"table": 0, "index": 1, "view": 2, "trigger": 3}
+_PARTS = ("column", "index", "foreign key", "check", "table option")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One structural fact; ``key`` decides equality (``key[0]`` is the table, or the
+    trigger's or view's own name), ``text`` is for people."""
+
+    kind: str
+    key: tuple[object, ...]
+    text: str = field(compare=False)
+
+
+@dataclass(frozen=True)
+class SchemaDiff:
+    """How an actual schema stands against an expected one, as facts."""
+
+    matched: tuple[Fact, ...]
+    missing: tuple[Fact, ...]
+    extra: tuple[Fact, ...]
+
+    @property
+    def equal(self) -> bool:
+        return not self.missing and not self.extra
+
+
+def schema_facts(snapshot: SchemaSnapshot, ignore: Collection[str] = ()) -> frozenset[Fact]:
+    """Every fact of ``snapshot``, leaving out the tables named in ``ignore`` (any case)."""
+    skip = {name.lower() for name in ignore}
+    kept = without(snapshot, lambda name: name.lower() in skip)
+    facts: set[Fact] = set()
+    for table in kept.tables:
+        facts |= _table_facts(table, kept)
+    for kind in ("trigger", "view"):
+        for key, entry in _others(kept, kind).items():
+            on = f" on {entry.table}" if entry.table else ""
+            facts.add(Fact(kind, (key, entry.key), f"{kind} {entry.name}{on}"))
+    return frozenset(facts)
+
+
+def _table_facts(table: Table, snapshot: SchemaSnapshot) -> set[Fact]:
+    name = table.name.lower()
+    if table.virtual:  # compared by its text, as compare_table does
+        return {
+            Fact("table", (name, True, normalize_sql(table.sql)), f"virtual table {table.name}")
+        }
+    facts = {Fact("table", (name, False), f"table {table.name}")}
+    facts |= {
+        Fact(
+            "column",
+            (name, c.name.lower(), describe(c), c.hidden),
+            f"column {table.name}.{c.name} {_shown_column(c)}",
+        )
+        for c in table.columns
+    }
+    for key in table.foreign_keys:
+        described = describe_key(key, snapshot)
+        target = f"{key.table}({', '.join(c or 'rowid' for c in key.parent_columns)})"
+        actions = f" ON DELETE {key.on_delete}" if key.on_delete.upper() != "NO ACTION" else ""
+        text = f"foreign key {table.name}({', '.join(key.columns)}) -> {target}{actions}"
+        facts.add(Fact("foreign key", (name, described), text))
+    for check in table_checks(table):
+        column, _, clause = (
+            ("", "", check) if check.startswith("CHECK (") else check.partition(": ")
+        )
+        on = f" (column {column})" if column else ""
+        facts.add(Fact("check", (name, check), f"check on {table.name}: {clause}{on}"))
+    facts |= {
+        Fact("table option", (name, option), f"table option on {table.name}: {option}")
+        for option in table_options(table)
+    }
+    for index in table.indexes:
+        if index.origin != "c":  # made by UNIQUE or PRIMARY KEY: its name is SQLite's
+            continue
+        columns = ", ".join(c or "<expr>" for c in index.columns)
+        unique = "unique " if index.unique else ""
+        entry = _index_entry(index)
+        text = f"{unique}index {index.name} on {table.name}({columns})"
+        facts.add(Fact("index", (name, index.name.lower(), entry.key), text))
+    facts |= {
+        Fact("index", (name, None, constraint), f"constraint on {table.name}: {constraint}")
+        for constraint in _constraints(table)
+    }
+    return facts
+
+
+def _shown_column(column: Column) -> str:
+    kind = column.type.upper()
+    details = [kind or "(no type)"]
+    details += ["NOT NULL"] if column.not_null else []
+    details += [f"DEFAULT {column.default}"] if column.default is not None else []
+    details += ["PRIMARY KEY"] if column.pk else []
+    return " ".join(details)
+
+
+def compare_facts(expected: frozenset[Fact], actual: frozenset[Fact]) -> SchemaDiff:
+    """What both have, what ``actual`` lacks, and what it has beyond ``expected``."""
+    return SchemaDiff(
+        ordered(expected & actual), ordered(expected - actual), ordered(actual - expected)
+    )
+
+
+def ordered(facts: Iterable[Fact]) -> tuple[Fact, ...]:
+    """Facts in a stable order for people: by table, then kind, then text."""
+    return tuple(sorted(facts, key=lambda f: (str(f.key[0]), f.kind != "table", f.kind, f.text)))
+
+
+def summarize(facts: Iterable[Fact]) -> str:
+    """``"5 tables, 31 columns, 7 indexes"``."""
+    counts = Counter(f.kind for f in facts)
+    plural = {"index": "indexes"}
+    parts = [f"{n} {plural.get(k, k + 's') if n != 1 else k}" for k, n in sorted(counts.items())]
+    return ", ".join(parts) or "nothing"
+
+
+def fold_tables(facts: Iterable[Fact]) -> tuple[str, ...]:
+    """Facts for people: a whole table's columns, indexes and keys fold into its own line."""
+    facts = ordered(facts)
+    whole = {f.key[0]: f for f in facts if f.kind == "table"}
+    parts: dict[object, list[Fact]] = {name: [] for name in whole}
+    lines: list[str] = []
+    for fact in facts:
+        if fact.kind in _PARTS and fact.key[0] in whole:
+            parts[fact.key[0]].append(fact)
+    for fact in facts:
+        if fact.kind == "table":
+            inside = summarize(parts[fact.key[0]])
+            lines.append(fact.text + (f" (with {inside})" if parts[fact.key[0]] else ""))
+        elif not (fact.kind in _PARTS and fact.key[0] in whole):
+            lines.append(fact.text)
+    return tuple(lines)
+
+
+def rebuild_schema(
+    rows: Iterable[tuple[str, str, str | None]], ignore: Collection[str] = ()
+) -> SchemaSnapshot:
+    """Recreate a database's schema from its ``sqlite_master`` rows ``(type, name, sql)``
+    in memory (no data) and snapshot it.
+
+    This is how a target reached only through SQL batches (D1's API) is measured
+    with the same PRAGMAs as a shadow. Tables an FTS5 table makes for itself
+    already exist when their turn comes, and are skipped.
+    """
+    skip = {name.lower() for name in ignore}
+    wanted = [
+        (kind, name, sql)
+        for kind, name, sql in rows
+        if sql
+        and kind in _BUILD_ORDER
+        and name.lower() not in skip
+        and not name.lower().startswith(_INTERNAL_PREFIXES)
+    ]
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        for kind, name, sql in sorted(wanted, key=lambda r: _BUILD_ORDER[r[0]]):
+            _create(conn, kind, name, sql)
+        return snapshot_schema(conn)
+    finally:
+        conn.close()
+
+
+def _create(conn: sqlite3.Connection, kind: str, name: str, sql: str) -> None:
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE name = ? COLLATE NOCASE", (name,)
+    ).fetchone()
+    if exists is None:
+        try:
+            conn.execute(sql)
+        except sqlite3.Error as exc:
+            raise ValueError(f"cannot rebuild {kind} {name}: {exc}") from None

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.checks.compare import rebuild_schema, schema_facts
 from orchestrator.checks.schema import snapshot_schema
 from orchestrator.lifecycle.adopt import replay_prefixes
 from orchestrator.lifecycle.targets import find_database
+from orchestrator.schema.compare import rebuild_schema, schema_facts
 from orchestrator.settings import load_settings
 from tests.apply.helpers import cli, cli_json, ledger, query, state_path
 from tests.conftest import needs_wrangler

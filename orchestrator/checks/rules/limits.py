@@ -1,8 +1,10 @@
 """SQLite limits L001–L003 (static), and L004: statements the shadow replay saw SQLite refuse.
 
 ``ALTER TABLE … ADD COLUMN`` refuses NOT NULL without a default, UNIQUE, PRIMARY
-KEY, a REFERENCES column with a non-NULL default, a STORED generated column and,
-once the table has rows, a non-constant default. SQLite's ALTER TABLE knows only
+KEY, a REFERENCES column with a non-NULL default and a STORED generated column;
+NOT NULL without a default and a non-constant default only once the table has
+rows (SQLite 3.37+, as D1 runs it), so a migration that first empties the table
+(``DELETE FROM t``) may add them. SQLite's ALTER TABLE knows only
 RENAME TO, RENAME COLUMN, ADD COLUMN and DROP COLUMN.
 """
 
@@ -20,11 +22,35 @@ _NOW = ("CURRENT_TIME", "CURRENT_DATE", "CURRENT_TIMESTAMP")
 
 
 def _added(ctx: Context) -> Iterator[tuple[int, str, ColumnDef]]:
+    for _, line, table, column in _added_at(ctx):
+        yield line, table, column
+
+
+def _added_at(ctx: Context) -> Iterator[tuple[int, int, str, ColumnDef]]:
     for index, shape in enumerate(ctx.migration.shapes):
         if shape.action == "ADD COLUMN" and shape.name:
             column = added_column(ctx.migration.statements[index])
             if column is not None:
-                yield ctx.migration.statements[index].line, shape.name, column
+                yield index, ctx.migration.statements[index].line, shape.name, column
+
+
+def emptied_before(ctx: Context, table: str, index: int) -> bool:
+    """True when the migration deletes every row of ``table`` (``DELETE FROM t`` with no
+    WHERE) before statement ``index`` and writes none back in between: SQLite (3.37+, as D1)
+    checks NOT NULL and non-constant ADD COLUMN defaults only against existing rows."""
+    emptied = False
+    for shape, statement in zip(
+        ctx.migration.shapes[:index], ctx.migration.statements[:index], strict=True
+    ):
+        if shape.new_name == table:  # another table renamed into this name
+            emptied = False
+        elif shape.name != table:
+            continue
+        elif shape.verb == "DELETE":
+            emptied = emptied or not any(t.is_word("WHERE") for t in statement.tokens)
+        elif shape.verb in ("INSERT", "REPLACE"):
+            emptied = False
+    return emptied
 
 
 def _null_default(column: ColumnDef) -> bool:
@@ -35,8 +61,8 @@ def _null_default(column: ColumnDef) -> bool:
 
 def check_add_not_null(ctx: Context) -> Iterator[Finding]:
     """L001: ADD COLUMN … NOT NULL with no (or a NULL) default."""
-    for line, table, column in _added(ctx):
-        if column.not_null and _null_default(column):
+    for index, line, table, column in _added_at(ctx):
+        if column.not_null and _null_default(column) and not emptied_before(ctx, table, index):
             yield ctx.finding(
                 "L001",
                 line,

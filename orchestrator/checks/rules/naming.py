@@ -15,7 +15,10 @@ from orchestrator.checks.parsed import ParsedMigration
 from orchestrator.checks.rules.base import Context, DatabaseContext
 from orchestrator.discovery.naming import is_snake_case
 
-NO_NUMBER = "no numeric prefix, so it is never applied in order; rename to NNNN_description.sql"
+NO_NUMBER = (
+    "no numeric prefix: wrangler applies it after every numbered file; "
+    "rename to NNNN_description.sql"
+)
 
 
 def check_prefix(ctx: Context) -> Iterator[Finding]:
