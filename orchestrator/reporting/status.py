@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.commandline import shell_command
+from orchestrator.commandline import restore_flag, shell_command
 from orchestrator.dashboard import Dashboard, DatabaseStatus, Urgency
 from orchestrator.reporting.plan import SEVERITY_STYLE, problem_dict, problem_location
 
@@ -319,5 +319,5 @@ ul{{margin:.2rem 0 0 1rem;padding:0;font-size:.85em;color:#57606a}}.changed,.bro
 def _undo(database: str, bookmark: str) -> str:
     """The Time Travel restore command, each word shell-quoted."""
     return shell_command(
-        "wrangler", "d1", "time-travel", "restore", database, f"--bookmark={bookmark}"
+        "wrangler", "d1", "time-travel", "restore", database, restore_flag(bookmark)
     )
