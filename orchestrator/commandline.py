@@ -18,3 +18,9 @@ def shell_word(word: str) -> str:
 def shell_command(*words: str) -> str:
     """Words joined into one command line, each quoted as needed."""
     return " ".join(shell_word(w) for w in words)
+
+
+def restore_flag(point: str) -> str:
+    """``--timestamp=…`` for an RFC 3339 time (a one-write run's start), else ``--bookmark=…``."""
+    is_time = len(point) >= 19 and point[4] == "-" and point[10] == "T"
+    return f"--timestamp={point}" if is_time else f"--bookmark={point}"

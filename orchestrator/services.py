@@ -160,6 +160,7 @@ class ApplyRequest:
     persist_to: Path | None = None
     to: int | None = None
     fail_fast: bool = False
+    batch: str = "database"  # remote: one guarded write per database, or "per-migration"
 
     def make_engine(self) -> Engine:
         return choose_engine(self.settings, self.remote, self.engine, self.persist_to)
@@ -184,15 +185,22 @@ class ApplyRequest:
             s.concurrency,
             s.lock_timeout,
             out_of_order_by_database=per_database,
+            batch=self.batch,
         )
 
 
-def apply_databases(request: ApplyRequest, progress: Progress | None = None) -> RunResult:
-    """Plan against the target, then apply every selected database."""
-    engine = request.make_engine()
+def apply_databases(
+    request: ApplyRequest, progress: Progress | None = None, engine: Engine | None = None
+) -> RunResult:
+    """Plan against the target, then apply every selected database (``engine``: one
+    already made, e.g. by a benchmark that times the client's start-up apart)."""
+    engine = engine or request.make_engine()
     found = survey(request.settings, request.env, request.names, engine, need_databases=True)
     outside = pending_outside(request, found.plan, engine) if request.names else {}
-    return apply_plan(found.plan, engine, request.options(), progress, outside=outside)
+    # The plan's read is the one read a one-write apply needs (its write is guarded by it).
+    read = tuple((key, state) for key, state in found.states.items() if state.problem is None)
+    options = replace(request.options(), states=read)
+    return apply_plan(found.plan, engine, options, progress, outside=outside)
 
 
 def pending_outside(request: ApplyRequest, plan: Plan, engine: Engine) -> dict[str, int]:
@@ -233,6 +241,7 @@ def plan_batches(request: ApplyRequest) -> dict[str, list[Batch] | Refusal]:
             options.ledger_table,
             options.to,
             options.allows_out_of_order(db.database.name),
+            one_write=engine.remote and options.batch == "database",
         )
     return result
 

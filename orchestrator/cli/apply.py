@@ -75,6 +75,13 @@ def apply(
         typer.Option("--max-failures", min=0, help="Fleet: stop past this many failed members."),
     ] = 0,
     shard: ShardOpt = None,
+    batch: Annotated[
+        str,
+        typer.Option(
+            "--batch",
+            help="Remote: 'database' (one guarded write per database) or 'per-migration'.",
+        ),
+    ] = "database",
 ) -> None:
     """Apply pending migrations, databases in parallel, each one atomic.
 
@@ -99,11 +106,13 @@ def apply(
         raise typer.Exit(run_apply(fleet_run, fmt))
     if not all_ and not db:
         raise UsageError("name the databases with --db NAME, or pass --all")
+    if batch not in ("database", "per-migration"):
+        raise UsageError(f"--batch takes 'database' or 'per-migration' (got {batch!r})")
     settings = load_settings(root).with_overrides(
         concurrency=jobs, lock_timeout=lock_timeout, allow_out_of_order=allow_out_of_order or None
     )
     request = ApplyRequest(
-        settings, env, tuple(db or ()), remote, engine, persist_to, to, fail_fast
+        settings, env, tuple(db or ()), remote, engine, persist_to, to, fail_fast, batch
     )
     if dry_run_:
         planned = plan_batches(request)

@@ -106,6 +106,8 @@ class D1Http:
         self.deadline = deadline
         self._notice = notice or _to_stderr
         self.budget = budget or RateBudget()
+        if self.budget.on_wait is None:
+            self.budget.on_wait = self._budget_wait
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
@@ -163,6 +165,15 @@ class D1Http:
                     self._notice(f"{what}: {last}; waiting {delay:.0f} s before retrying")
                 self._sleep(delay)
         raise TargetError(f"{what}: gave up after {self.policy.attempts} attempts: {last}")
+
+    def _budget_wait(self, seconds: float, paused: bool) -> None:
+        if paused:  # a 429's retry-after: the call that got it has already said so
+            return
+        budget = self.budget
+        self._notice(
+            f"waiting {seconds:.0f} s for the request budget "
+            f"({budget.limit:,} requests per {budget.window:g} s per token)"
+        )
 
     def close(self) -> None:
         """Close the connection pool."""

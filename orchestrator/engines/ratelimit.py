@@ -29,6 +29,7 @@ class RateBudget:
         window: float = CLOUDFLARE_WINDOW_S,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        on_wait: Callable[[float, bool], None] | None = None,
     ) -> None:
         if limit < 1 or window <= 0:
             raise ValueError("a rate budget needs limit >= 1 and window > 0")
@@ -39,6 +40,10 @@ class RateBudget:
         self._spent: deque[float] = deque()
         self._paused_until = 0.0
         self._lock = threading.Lock()
+        # Told the seconds left before a wait of at least a second, and whether a 429's
+        # retry-after (pause) is the reason (a long run never freezes without a word);
+        # D1Http wires it to its notices.
+        self.on_wait = on_wait
 
     def acquire(self) -> float:
         """Wait until a request may be sent, count it, and return the seconds waited."""
@@ -50,6 +55,8 @@ class RateBudget:
                 if ready <= now:
                     self._spent.append(now)
                     return waited
+            if self.on_wait is not None and ready - now >= 1.0:
+                self.on_wait(ready - now, ready == self._paused_until)
             self._sleep(ready - now)
             waited += ready - now
 

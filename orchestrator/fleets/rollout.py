@@ -18,6 +18,7 @@ from orchestrator.checks.schema import SchemaSnapshot
 from orchestrator.engines import Batch, BatchResult, Session
 from orchestrator.engines.api import ApiSession
 from orchestrator.engines.d1import import import_sql, render_file
+from orchestrator.engines.guard import Settled, lost_race, settle_write
 from orchestrator.engines.ledger import LedgerNames
 from orchestrator.errors import AuthError, BatchError, OrchestrateError, OutcomeUnknown
 from orchestrator.fleets.model import (
@@ -30,7 +31,6 @@ from orchestrator.fleets.model import (
 )
 from orchestrator.fleets.planning import plan_member, version_of
 from orchestrator.fleets.sql import (
-    CAS_CONSTRAINT,
     Write,
     parse_read,
     parse_schema,
@@ -211,6 +211,14 @@ def _write_all(context: FleetContext, session: CountedSession, plan: MemberPlan)
             return outcome
         # Lost the race, or the outcome is unknown: the ledger says where we stand.
         state = _read(context, plan.member, session, True)
+        if outcome is not None:  # the write whose answer was lost: did it commit?
+            written = [m.filename for m in outcome.migrations]
+            own = [r.filename for r in state.applied if r.checksum is not None]
+            if (
+                settle_write(outcome.expected_before, state.fingerprint, written, own)
+                is Settled.COMMITTED
+            ):
+                applied += [m.name for m in outcome.migrations]
         plan = plan_member(state, context.migrations)
         if plan.refusal is not None or not plan.pending:
             done = MemberResult(
@@ -235,7 +243,9 @@ def _write_all(context: FleetContext, session: CountedSession, plan: MemberPlan)
 
 def _try_writes(
     context: FleetContext, session: CountedSession, plan: MemberPlan, applied: list[str]
-) -> MemberResult | None:
+) -> MemberResult | Write | None:
+    """Send the writes in order: a result, or (settle by reading) ``None`` when the write
+    lost the race, the ``Write`` itself when its answer was lost."""
     writes = plan_writes(
         context.names,
         plan.state,
@@ -251,11 +261,11 @@ def _try_writes(
         try:
             result = _send(session, write)
         except BatchError as exc:
-            if CAS_CONSTRAINT in exc.sqlite_message:
+            if lost_race(exc):
                 return None
             return _failed(plan, version, applied, write.batch, exc)
         except OutcomeUnknown:
-            return None
+            return write
         except OrchestrateError as exc:
             _stop_on_auth(context, exc)
             return MemberResult(plan.member, Outcome.FAILED, version, tuple(applied), exc.message)

@@ -1,13 +1,9 @@
 """Pure: the exact batches a fleet run sends to a member, and how to read their rows.
 
-The write's compare-and-swap: the batch first inserts the ledger fingerprint it
-read (row count and last file name of ``_migrations``, row count of wrangler's
-table) beside the fingerprint the database holds *now*, into a table whose CHECK
-constraint demands they are equal. D1 runs a batch as one transaction, so if any
-other run changed the ledger since the read, the CHECK fails and nothing of the
-batch commits; the run re-reads and goes on. SQLite has no ``RAISE`` outside
-triggers: a CHECK on an inserted row is the portable way to fail a batch on a
-condition. Every ledger row is also a plain ``INSERT`` on a ``UNIQUE`` name.
+The write's compare-and-swap is ``engines.guard`` (the same guard ``apply
+--remote`` uses): the write fails whole if the member's ledger changed since the
+read; the run re-reads and goes on. Every ledger row is also a plain ``INSERT``
+on a ``UNIQUE`` name.
 """
 
 from __future__ import annotations
@@ -23,6 +19,16 @@ from orchestrator.checks.schema import (
 )
 from orchestrator.discovery.naming import canonical_of
 from orchestrator.engines import Batch, BatchResult, Sql
+from orchestrator.engines.guard import CAS_CONSTRAINT as CAS_CONSTRAINT
+from orchestrator.engines.guard import WRITE_SPLIT_BYTES as WRITE_SPLIT_BYTES
+from orchestrator.engines.guard import (
+    advance,
+    create_cas_statement,
+    fingerprint,
+    group_for_limits,
+    guard_statements,
+    oversized,
+)
 from orchestrator.engines.ledger import (
     WRANGLER_DDL,
     LedgerNames,
@@ -34,32 +40,9 @@ from orchestrator.fleets.model import AppliedRow, Member, MemberState
 from orchestrator.model import Migration
 from orchestrator.sqltext import split_executable
 
-CAS_CONSTRAINT = "ledger_changed_since_read"
-MAX_STATEMENT_BYTES = 100_000
-# D1 stops a request after 30 s. Time cannot be known before sending, so a write is
-# split when its SQL passes this size (far below what D1 runs in 30 s for DDL).
-WRITE_SPLIT_BYTES = 1_000_000
-
-
-def cas_table(names: LedgerNames) -> str:
-    return f"{names.table}_cas"
-
 
 def rollouts_table(names: LedgerNames) -> str:
     return f"{names.table}_rollouts"
-
-
-def _fingerprint_sql(names: LedgerNames) -> str:
-    own = quote_identifier(names.table)
-    parts = [f"(SELECT count(*) || ':' || coalesce(max(filename), '') FROM {own})"]
-    parts += [f"(SELECT count(*) FROM {quote_identifier(t)})" for t in names.wrangler_tables]
-    return " || '|' || ".join(parts)
-
-
-def fingerprint(rows: Sequence[AppliedRow], wrangler_counts: Sequence[int]) -> str:
-    """The fingerprint ``_fingerprint_sql`` computes, from rows already read."""
-    last = max((r.filename for r in rows), default="")
-    return "|".join([f"{len(rows)}:{last}", *(str(n) for n in wrangler_counts)])
 
 
 def _setup(names: LedgerNames) -> list[Sql]:
@@ -68,10 +51,7 @@ def _setup(names: LedgerNames) -> list[Sql]:
     return [
         own_ddl,
         *wrangler,
-        Sql(
-            f"CREATE TABLE IF NOT EXISTS {quote_identifier(cas_table(names))} (expected TEXT NOT NULL, "
-            f"actual TEXT NOT NULL, CONSTRAINT {CAS_CONSTRAINT} CHECK (expected = actual))"
-        ),
+        create_cas_statement(names),
         Sql(
             f"CREATE TABLE IF NOT EXISTS {quote_identifier(rollouts_table(names))} "
             "(started_at TEXT PRIMARY KEY, fleet TEXT, finished_at TEXT DEFAULT (datetime('now')))"
@@ -117,7 +97,7 @@ def parse_read(member: Member, names: LedgerNames, result: BatchResult, offset: 
         member,
         merge_applied(own, wrangler),
         schema,
-        fingerprint(own, [len(w) for w in wrangler]),
+        fingerprint((r.filename for r in own), [len(w) for w in wrangler]),
         at,
     )
 
@@ -149,7 +129,8 @@ class Write:
     migrations: tuple[Migration, ...]
     schema_offset: int
     expected_after: str
-    via_import: bool = False  # a statement past 100 KB: D1's import flow carries it
+    via_import: bool = False
+    expected_before: str = ""  # a statement past 100 KB: D1's import flow carries it
 
 
 def plan_writes(
@@ -164,35 +145,11 @@ def plan_writes(
     """The writes that bring a member up to date: one, unless D1's limits need more."""
     writes: list[Write] = []
     expected = state.fingerprint
-    for group in _groups(pending, split_bytes):
-        after = advance(expected, group)
+    for group in group_for_limits(pending, split_bytes):
+        after = advance(expected, [m.filename for m in group])
         writes.append(_write(names, group, expected, after, started_at, fleet, wrangler_tables))
         expected = after
     return tuple(writes)
-
-
-def advance(expected: str, group: Sequence[Migration]) -> str:
-    """The fingerprint once ``group`` committed: one more row per migration in each ledger
-    (pending migrations are in neither, so wrangler's ``INSERT OR IGNORE`` adds each)."""
-    own, *wrangler = expected.split("|")
-    count, _, last = own.partition(":")
-    last = max([last, *(m.filename for m in group)])
-    grown = [str(int(n) + len(group)) for n in wrangler]
-    return "|".join([f"{int(count) + len(group)}:{last}", *grown])
-
-
-def _groups(pending: Sequence[Migration], split_bytes: int) -> list[list[Migration]]:
-    groups: list[list[Migration]] = [[]]
-    size = 0
-    for migration in pending:
-        length = len(migration.sql.encode("utf-8"))
-        alone = oversized(migration)
-        if groups[-1] and (alone or size + length > split_bytes or oversized(groups[-1][-1])):
-            groups.append([])
-            size = 0
-        groups[-1].append(migration)
-        size += length
-    return [g for g in groups if g]
 
 
 def _write(
@@ -205,14 +162,8 @@ def _write(
     wrangler_tables: Sequence[str],
 ) -> Write:
     statements = _setup(names)
-    statements.append(
-        Sql(
-            f"INSERT INTO {quote_identifier(cas_table(names))} (expected, actual) "
-            f"VALUES (?, {_fingerprint_sql(names)})",
-            (expected,),
-        )
-    )
-    statements.append(Sql(f"DELETE FROM {quote_identifier(cas_table(names))}"))
+    # The CAS table was created by the setup above; its guard runs before anything changes.
+    statements += guard_statements(names, expected, names.wrangler_tables)[1:]
     for migration in group:
         statements += [
             Sql(s.text, (), migration.file, s.line) for s in split_executable(migration.sql)
@@ -232,11 +183,4 @@ def _write(
     statements += [Sql(q.sql) for q in SNAPSHOT_QUERIES]
     label = f"{len(group)} migration(s) up to {group[-1].file}"
     big = any(oversized(m) for m in group)
-    return Write(Batch(tuple(statements), label=label), tuple(group), offset, after, big)
-
-
-def oversized(migration: Migration) -> bool:
-    """Does ``migration`` hold a statement past D1's 100 KB limit (the import flow's job)?"""
-    return any(
-        len(s.text.encode("utf-8")) > MAX_STATEMENT_BYTES for s in split_executable(migration.sql)
-    )
+    return Write(Batch(tuple(statements), label=label), tuple(group), offset, after, big, expected)

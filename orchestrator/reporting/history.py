@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.planning.history import FileStatus, HistoryEntry
-from orchestrator.runner.job import restore_command
+from orchestrator.runner.batches import restore_command
 from orchestrator.services import TargetHistory
 
 STATUS_STYLE = {

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.commandline import shell_command
+from orchestrator.commandline import restore_flag, shell_command
 from orchestrator.dashboard import Dashboard, DatabaseStatus, Urgency
 from orchestrator.reporting.page import render_status_page
 from orchestrator.reporting.plan import SEVERITY_STYLE, problem_dict, problem_location
@@ -272,5 +272,5 @@ def render_status_html(board: Dashboard, root: Path | None = None) -> str:
 def _undo(database: str, bookmark: str) -> str:
     """The Time Travel restore command, each word shell-quoted."""
     return shell_command(
-        "wrangler", "d1", "time-travel", "restore", database, f"--bookmark={bookmark}"
+        "wrangler", "d1", "time-travel", "restore", database, restore_flag(bookmark)
     )

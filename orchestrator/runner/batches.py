@@ -5,11 +5,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
+from orchestrator.commandline import restore_flag, shell_command
 from orchestrator.engines import Batch, Sql
-from orchestrator.engines.ledger import LedgerNames, LedgerState, record_statements
+from orchestrator.engines.guard import (
+    WRITE_SPLIT_BYTES,
+    advance,
+    group_for_limits,
+    guard_statements,
+    guarded_tables,
+    state_fingerprint,
+)
+from orchestrator.engines.ledger import (
+    LedgerNames,
+    LedgerState,
+    create_statements,
+    record_statements,
+)
 from orchestrator.model import Database, DatabasePlan, Migration, Status, Step
 from orchestrator.sqltext import split_executable
 
@@ -88,30 +102,113 @@ def migration_batch(
     return Batch(tuple(statements), label=migration.file)
 
 
-def sync_batch(database: Database, plan: DatabasePlan, state: LedgerState) -> Batch | None:
-    """Wrangler rows missing for applied migrations (renamed files): add them so wrangler re-runs nothing."""
-    statements = []
+@dataclass(frozen=True)
+class DatabaseWrite:
+    """One atomic write of several migrations, guarded by the ledger it was planned from."""
+
+    batch: Batch
+    steps: tuple[Step, ...]
+    expected: str  # the ledger fingerprint the write demands (``engines.guard``)
+
+    @property
+    def filenames(self) -> tuple[str, ...]:
+        return tuple(s.migration.filename for s in self.steps)
+
+
+def database_writes(
+    database: Database,
+    steps: Sequence[Step],
+    names: LedgerNames,
+    state: LedgerState,
+    restore_point: str | None,
+    split_bytes: int = WRITE_SPLIT_BYTES,
+) -> tuple[DatabaseWrite, ...]:
+    """``steps`` as one atomic write (several only where D1's limits need them).
+
+    Each write fails whole if the ledger changed since ``state`` was read.
+    ``restore_point`` (the time the run began writing) goes into each ledger row,
+    where ``history`` and ``status`` find the undo command.
+    """
+    by_file = {s.migration.file: s for s in steps}
+    expected = state_fingerprint(names, state)
+    tables = guarded_tables(names, state)
+    writes = []
+    for group in group_for_limits([s.migration for s in steps], split_bytes):
+        chosen = tuple(by_file[m.file] for m in group)
+        statements = create_statements(names) + guard_statements(names, expected, tables)
+        for step in chosen:
+            statements += migration_batch(
+                database, step, names, state, bookmark=restore_point
+            ).statements
+        label = f"{len(chosen)} migration(s) in one write, up to {group[-1].file}"
+        writes.append(DatabaseWrite(Batch(tuple(statements), label=label), chosen, expected))
+        expected = advance(expected, [m.filename for m in group])
+    return tuple(writes)
+
+
+def missing_wrangler_rows(
+    database: Database, plan: DatabasePlan, state: LedgerState
+) -> list[tuple[str, str]]:
+    """(table, name) wrangler rows missing for applied migrations (renamed files)."""
+    rows = []
     for step in plan.steps:
         if step.status is not Status.APPLIED:
             continue
         for table, name in wrangler_entries(database, step.migration, state.foreign):
             if name not in state.wrangler.get(table, frozenset()):
-                statements.append(
-                    Sql(f'INSERT OR IGNORE INTO "{table}" (name) VALUES (?)', (name,))
-                )
+                rows.append((table, name))
+    return rows
+
+
+def sync_batch(database: Database, plan: DatabasePlan, state: LedgerState) -> Batch | None:
+    """Wrangler rows missing for applied migrations (renamed files): add them so wrangler re-runs nothing."""
+    statements = [
+        Sql(f'INSERT OR IGNORE INTO "{table}" (name) VALUES (?)', (name,))
+        for table, name in missing_wrangler_rows(database, plan, state)
+    ]
     if not statements:
         return None
     return Batch(tuple(statements), label="sync wrangler ledger", retry_safe=True)
 
 
+def synced(state: LedgerState, rows: Sequence[tuple[str, str]]) -> LedgerState:
+    """The ledger state once the ``rows`` of ``missing_wrangler_rows`` committed."""
+    if not rows:
+        return state
+    wrangler = {t: set(n) for t, n in state.wrangler.items()}
+    for table, name in rows:
+        wrangler.setdefault(table, set()).add(name)
+    return replace(state, wrangler={t: frozenset(n) for t, n in wrangler.items()})
+
+
 def planned_batches(
-    plan: DatabasePlan, state: LedgerState, table: str, to: int | None, allow_out_of_order: bool
+    plan: DatabasePlan,
+    state: LedgerState,
+    table: str,
+    to: int | None,
+    allow_out_of_order: bool,
+    one_write: bool = False,
 ) -> list[Batch] | Refusal:
-    """Every batch ``apply`` would run on this database, in order (for ``--dry-run``)."""
+    """Every batch ``apply`` would run on this database, in order (for ``--dry-run``).
+
+    ``one_write``: the pending migrations go as one guarded write (``--batch database``).
+    """
     chosen = steps_to_apply(plan, to, allow_out_of_order)
     if isinstance(chosen, Refusal):
         return chosen
     names = ledger_names(plan.database, table)
     sync = sync_batch(plan.database, plan, state)
     batches = [sync] if sync is not None else []
+    if one_write:
+        state = synced(state, missing_wrangler_rows(plan.database, plan, state))
+        writes = database_writes(plan.database, chosen, names, state, "<the run's start time>")
+        return batches + [w.batch for w in writes]
     return batches + [migration_batch(plan.database, step, names, state) for step in chosen]
+
+
+def restore_command(database: Database, bookmark: str) -> str:
+    """The exact wrangler command that puts ``database`` back to ``bookmark`` (a Time
+    Travel bookmark, or the RFC 3339 time a one-write run began: ``--timestamp``)."""
+    env = next((("--env", b.env) for b in database.bindings if b.env), ())
+    words = ("wrangler", "d1", "time-travel", "restore", database.name, restore_flag(bookmark))
+    return shell_command(*words, *env)

@@ -37,10 +37,12 @@ from orchestrator.errors import (
 )
 from orchestrator.model import AppliedMigration, Database, Result, RunStatus, Step
 from orchestrator.planning import plan_database
+from orchestrator.runner.atomic import AtomicApply
 from orchestrator.runner.batches import (
     Refusal,
     ledger_names,
     migration_batch,
+    restore_command,
     steps_to_apply,
     sync_batch,
     wrangler_entries,
@@ -62,6 +64,12 @@ class ApplyOptions:
     lock_timeout: float = 30.0
     lock_ttl: float = 600.0
     out_of_order_by_database: tuple[tuple[str, bool], ...] = ()
+    # Remote: "database" sends each database's pending migrations as one guarded write
+    # (runner.atomic); "per-migration" commits each migration on its own, under the lock.
+    # The CLI and ``services.ApplyRequest`` default to "database".
+    batch: str = "per-migration"
+    # Ledger states the plan was read from, by database key (saves the remote read).
+    states: tuple[tuple[str, LedgerState], ...] = field(default=(), compare=False)
 
     def allows_out_of_order(self, database: str) -> bool:
         """``[databases.NAME] allow_out_of_order`` wins over the global policy."""
@@ -156,6 +164,12 @@ class _Job:
             session = self.engine.open(target)
         except OrchestrateError as exc:
             return self.failed(exc, target)
+        if self.engine.remote and self.options.batch == "database":
+            try:
+                known = dict(self.options.states).get(self.database.key)
+                return AtomicApply(self, session, target, known).run()
+            finally:
+                session.close()
         result: Result | None = None
         try:
             result = self._lock_and_run(session, target)
@@ -441,13 +455,6 @@ def _with_bookmark(result: Result, database: Database, bookmark: str | None) -> 
     if bookmark is None or not result.applied:
         return replace(result, bookmark=bookmark)
     return replace(result, bookmark=bookmark, restore_command=restore_command(database, bookmark))
-
-
-def restore_command(database: Database, bookmark: str) -> str:
-    """The exact wrangler command that puts ``database`` back to ``bookmark``."""
-    env = next((("--env", b.env) for b in database.bindings if b.env), ())
-    words = ("wrangler", "d1", "time-travel", "restore", database.name, f"--bookmark={bookmark}")
-    return shell_command(*words, *env)
 
 
 def _unreleased(database: Database, options: ApplyOptions) -> str:

@@ -107,19 +107,53 @@ def test_bookmark_is_the_servers_current_time_travel_bookmark(
 def test_steady_state_costs_one_read_then_bookmark_lock_one_per_migration_and_unlock(
     api_server: D1ApiServer, tmp_path: Path
 ) -> None:
+    """``--batch per-migration``: each migration commits on its own, under the lock."""
     root = small_tree(tmp_path / "mono", migrations=3)
     serve_tree(api_server, 1)
     engine = api_engine(api_server)
     settings = Settings(root=root)
-    first = apply_plan(survey(settings, engine=engine).plan, engine, ApplyOptions())
+    options = ApplyOptions()  # the library's default: batch="per-migration"
+    first = apply_plan(survey(settings, engine=engine).plan, engine, options)
     assert first and [len(r.applied) for r in first.results] == [3]
     for m in (4, 5):
         (root / f"packages/p0/migrations/{m:04d}_t{m}.sql").write_text(f"CREATE TABLE t{m} (a);\n")
     api_server.clear_requests()
-    second = apply_plan(survey(settings, engine=engine).plan, engine, ApplyOptions())
+    second = apply_plan(survey(settings, engine=engine).plan, engine, options)
     assert second and [len(r.applied) for r in second.results] == [2]
     kinds = [_kind(r.method, r.sql) for r in api_server.requests]
     assert kinds == ["read", "bookmark", "lock", "migration", "migration", "unlock"]
+
+
+def test_one_write_per_database_costs_the_read_and_one_write(
+    api_server: D1ApiServer, tmp_path: Path
+) -> None:
+    """The remote default: the plan's read, then ONE guarded write with every pending
+    migration and its ledger rows; no bookmark, lock or unlock round trip."""
+    root = small_tree(tmp_path / "mono", migrations=3)
+    serve_tree(api_server, 1)
+    engine = api_engine(api_server)
+    settings = Settings(root=root)
+    found = survey(settings, engine=engine)
+    first = apply_plan(
+        found.plan, engine, ApplyOptions(batch="database", states=tuple(found.states.items()))
+    )
+    assert first and [len(r.applied) for r in first.results] == [3]
+    for m in (4, 5):
+        (root / f"packages/p0/migrations/{m:04d}_t{m}.sql").write_text(f"CREATE TABLE t{m} (a);\n")
+    api_server.clear_requests()
+    found = survey(settings, engine=engine)
+    second = apply_plan(
+        found.plan, engine, ApplyOptions(batch="database", states=tuple(found.states.items()))
+    )
+    [result] = second.results
+    assert second and [a.name for a in result.applied] == ["0004_t4", "0005_t5"]
+    kinds = [_kind(r.method, r.sql) for r in api_server.requests]
+    assert kinds == ["read", "migration"]
+    # The undo command restores by the time the run began writing (no bookmark request).
+    assert result.restore_command is not None and "--timestamp=" in result.restore_command
+    rows = api_server.execute_local(db_id(0), "SELECT bookmark FROM _migrations WHERE id > 3")
+    assert {r[0] for r in rows} == {result.bookmark}
+    assert api_server.execute_local(db_id(0), "SELECT count(*) FROM d1_migrations") == [(5,)]
 
 
 def _kind(method: str, sql: str | None) -> str:

@@ -7,6 +7,7 @@ release, and the printed Time Travel command really undoes it."""
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 from pathlib import Path
@@ -39,7 +40,7 @@ def applied(monorepo: Path, remote_env: D1ApiServer) -> dict[str, Any]:
     return summary
 
 
-def test_apply_all_remote_applies_each_database_once_with_a_bookmark(
+def test_apply_all_remote_applies_each_database_once_with_its_restore_time(
     applied: dict[str, Any], remote_env: D1ApiServer
 ) -> None:
     results = {d["name"]: d for d in applied["databases"]}
@@ -47,9 +48,12 @@ def test_apply_all_remote_applies_each_database_once_with_a_bookmark(
     for name, (db_id, _, count) in DATABASES.items():
         result = results[name]
         assert (result["status"], len(result["applied"])) == ("ok", count)
+        # One write per database: no bookmark request; the undo restores by the time
+        # the run began writing (RFC 3339, as `--timestamp` takes it).
         bookmark = result["bookmark"]
-        assert bookmark and result["restore_command"] == (
-            f"wrangler d1 time-travel restore {name} --bookmark={bookmark}"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", bookmark)
+        assert result["restore_command"] == (
+            f"wrangler d1 time-travel restore {name} --timestamp={bookmark}"
         )
         rows = remote_env.execute_local(db_id, "SELECT filename, bookmark FROM _migrations")
         assert len(rows) == count and {r[1] for r in rows} == {bookmark}
@@ -66,9 +70,7 @@ def test_a_database_bound_by_two_packages_is_applied_once(
     inserts = [
         r
         for r in remote_env.requests
-        if r.database_id == io_id
-        and r.sql
-        and r.sql.startswith("CREATE TABLE IF NOT EXISTS accounts")
+        if r.database_id == io_id and r.sql and "CREATE TABLE IF NOT EXISTS accounts" in r.sql
     ]
     assert len(inserts) == 1
 
@@ -99,7 +101,7 @@ def test_history_remote_shows_the_release(applied: dict[str, Any], monorepo: Pat
     assert all(r["checksum"] == "ok" and r["bookmark"] == bookmark for r in rows)
     assert rows[0]["file"] == "packages/io/migrations/012_audit_log.sql"
     code, out, _ = cli("history", "--db", "io-db", "--remote", "--root", str(monorepo))
-    assert code == 0 and f"R1: wrangler d1 time-travel restore io-db --bookmark={bookmark}" in out
+    assert code == 0 and f"R1: wrangler d1 time-travel restore io-db --timestamp={bookmark}" in out
 
 
 def test_the_summary_prints_whole_undo_commands(monorepo: Path, remote_env: D1ApiServer) -> None:
@@ -107,7 +109,38 @@ def test_the_summary_prints_whole_undo_commands(monorepo: Path, remote_env: D1Ap
     code, out, _ = cli("apply", "--db", "agency-db", "--remote", "--root", str(monorepo))
     assert code == 0
     [line] = [x for x in out.splitlines() if "time-travel restore" in x]
-    assert line.strip().startswith("wrangler d1 time-travel restore agency-db --bookmark=")
+    assert line.strip().startswith("wrangler d1 time-travel restore agency-db --timestamp=")
+
+
+def test_batch_per_migration_takes_a_bookmark_and_commits_each_on_its_own(
+    monorepo: Path, remote_env: D1ApiServer
+) -> None:
+    db_id = DATABASES["agency-db"][0]
+    remote_env.create_database("agency-db", db_id)
+    code, summary = cli_json(
+        "apply",
+        "--db",
+        "agency-db",
+        "--remote",
+        "--batch",
+        "per-migration",
+        "--root",
+        str(monorepo),
+    )
+    assert code == 0, summary
+    [result] = summary["databases"]
+    assert result["restore_command"].endswith(f"--bookmark={result['bookmark']}")
+    writes = [
+        r
+        for r in remote_env.requests
+        if r.database_id == db_id and r.sql and 'INSERT INTO "_migrations"' in r.sql
+    ]
+    assert len(writes) == len(result["applied"]) > 1
+
+
+def test_batch_takes_only_its_two_names(monorepo: Path) -> None:
+    code, out, err = cli("apply", "--all", "--remote", "--batch", "each", "--root", str(monorepo))
+    assert code == 2 and "--batch takes 'database' or 'per-migration'" in out + err
 
 
 def wrangler(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

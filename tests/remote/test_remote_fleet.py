@@ -231,3 +231,24 @@ def test_kill_9_mid_rollout_then_rerun_ends_as_one_clean_run(
     for i in ids:
         assert ledger(remote_env, i) == ["0001_init.sql", "0002_notes.sql", "0003_name.sql"]
         assert remote_env.execute_local(i, "SELECT count(*) FROM users") == [(1,)]
+
+
+def test_a_lost_answer_to_a_members_write_is_settled_as_applied(
+    tmp_path: Path, api_server: D1ApiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write committed, its answer was lost: the re-read settles it with
+    ``engines.guard.settle_write``. Before: the member was reported "up-to-date"."""
+    from tests.fault_proxy import Fault, FaultProxy
+    from tests.remote.conftest import ACCOUNT, TOKEN
+
+    [member] = serve(api_server, 1)
+    root = fleet_tree(tmp_path / "ws", prefix="tenant-")
+    with FaultProxy(api_server.base_url) as proxy:
+        monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
+        monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)
+        monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", proxy.base_url)
+        proxy.add(Fault.drop_after(body_contains="CREATE TABLE notes"))
+        code, report = cli_json("apply", "--fleet", "tenants", "--remote", "--root", str(root))
+    assert code == 0, report
+    [result] = report["members"]
+    assert result["outcome"] == "applied" and len(ledger(api_server, member)) == 3

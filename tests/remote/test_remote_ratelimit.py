@@ -69,3 +69,34 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
 def test_a_budget_needs_a_positive_limit() -> None:
     with pytest.raises(ValueError):
         RateBudget(limit=0)
+
+
+def test_a_wait_for_the_budget_or_a_retry_after_is_announced_with_the_seconds_left() -> None:
+    clock = FakeClock()
+    told: list[tuple[float, bool]] = []
+    budget = RateBudget(
+        limit=1,
+        window=30.0,
+        clock=clock,
+        sleep=clock.sleep,
+        on_wait=lambda s, p: told.append((s, p)),
+    )
+    budget.acquire()
+    clock.now = 5.0
+    budget.acquire()  # the window is full: 25 s left
+    budget.pause(60.0)
+    budget.acquire()  # a 429 said so
+    assert told == [(pytest.approx(25.0), False), (pytest.approx(60.0), True)]
+
+
+def test_d1http_shows_the_budget_wait() -> None:
+    from orchestrator.engines.d1http import Credentials, D1Http
+
+    clock = FakeClock()
+    shown: list[str] = []
+    budget = RateBudget(limit=1, window=300.0, clock=clock, sleep=clock.sleep)
+    http = D1Http(Credentials("acc", "http://127.0.0.1:9", "t"), budget=budget, notice=shown.append)
+    budget.acquire()
+    budget.acquire()
+    http.close()
+    assert shown == ["waiting 300 s for the request budget (1 requests per 300 s per token)"]

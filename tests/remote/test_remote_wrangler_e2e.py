@@ -108,7 +108,8 @@ def test_remote_through_wrangler_against_the_stand_in(root: Path, remote_env: D1
     assert code == 0, summary
     [result] = summary["databases"]
     assert result["status"] == "ok" and len(result["applied"]) == 3
-    assert result["bookmark"] and result["bookmark"].startswith("00000000-")
+    # One guarded write through `wrangler d1 execute --remote`; undo by its start time.
+    assert result["restore_command"].endswith(f"--timestamp={result['bookmark']}")
     ledger = remote_env.execute_local(db_id(0), "SELECT filename, bookmark FROM _migrations")
     assert {r[1] for r in ledger} == {result["bookmark"]} and len(ledger) == 3
     code, plan = cli_json("plan", "--remote", "--root", str(root))  # the api engine reads it
