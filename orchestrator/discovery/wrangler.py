@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.errors import ConfigError
 from orchestrator.model import Binding, Problem, Severity
-from orchestrator.settings import IDENTIFIER_RE, toml_error_line
+from orchestrator.settings import IDENTIFIER_RE, read_config_text, toml_error_line
 
 WRANGLER_LEDGER = "d1_migrations"
 _BINDING_RE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
@@ -46,12 +47,13 @@ class ConfigBindings:
 
 def read_config(root: Path, config: str, env: str | None) -> ConfigBindings:
     """Parse one wrangler config and return its D1 bindings for ``env``."""
-    path = root / config
     try:
-        text = path.read_text(encoding="utf-8-sig")  # editors on Windows add a BOM
+        # A BOM is dropped (editors on Windows add one); a FIFO, device, dangling link
+        # or a file over the size cap is reported, never read.
+        text = read_config_text(root / config)
         data = parse_config_text(text, config)
-    except (OSError, UnicodeDecodeError) as exc:
-        return _broken(config, f"cannot read config: {exc}", None)
+    except ConfigError as exc:
+        return _broken(config, exc.message, exc.line)
     except ConfigSyntaxError as exc:
         return _broken(config, str(exc), exc.line)
     return _Reader(config, text, data).read(env)
