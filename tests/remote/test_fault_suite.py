@@ -181,14 +181,47 @@ def test_a_trickling_answer_meets_the_overall_deadline(proxy: FaultProxy) -> Non
     assert time.monotonic() - started < 5.0
 
 
+@pytest.mark.usefixtures("root")
+def test_a_trickling_status_line_and_headers_meet_the_overall_deadline(proxy: FaultProxy) -> None:
+    """Before: the deadline was checked only between body chunks, so a status line and
+    headers that came one byte at a time (each within the read timeout) took minutes."""
+    proxy.add(Fault.trickle_head(0.2, chunk=1, path="/query"), times=2)
+    http = quick_http(proxy, deadline=0.6)
+    started = time.monotonic()
+    with pytest.raises(TargetError, match=r"did not arrive whole within 0\.6 s"):
+        read(http)
+    assert time.monotonic() - started < 5.0
+    assert [kind for kind, _, _ in proxy.fired] == ["trickle_head", "trickle_head"]
+
+
+def test_a_trickling_head_of_a_write_answer_is_settled_from_the_ledger(
+    root: Path, proxy: FaultProxy, api_server: D1ApiServer
+) -> None:
+    """Before: the write waited for the whole trickle (minutes), never met a deadline."""
+    proxy.add(Fault.trickle_head(0.2, chunk=1, body_contains="0002_bump"))
+    engine = ApiEngine(quick_http(proxy, deadline=0.6))
+    plan = survey(Settings(root=root), engine=engine).plan
+    started = time.monotonic()
+    run = apply_plan(plan, engine, ApplyOptions())
+    assert time.monotonic() - started < 15.0
+    assert run, run.results
+    [result] = run.results
+    assert [a.name for a in result.applied] == ["0001_counter", "0002_bump", "0003_bump"]
+    assert [a.timed for a in result.applied] == [True, False, True]  # 0002 settled from the ledger
+    assert counters(api_server) == ["0001", "0002", "0003"] and locks(api_server) == []
+
+
 def test_a_trickled_answer_to_a_write_is_settled_from_the_ledger(
     root: Path, proxy: FaultProxy, api_server: D1ApiServer
 ) -> None:
+    """Before: one byte of the body every few seconds kept the write waiting without end."""
     proxy.add(Fault.trickle(0.2, chunk=1, body_contains="0002_bump"))
     engine = ApiEngine(quick_http(proxy, deadline=0.6))
     plan = survey(Settings(root=root), engine=engine).plan
     run = apply_plan(plan, engine, ApplyOptions())
     assert run, run.results
+    [result] = run.results
+    assert [a.timed for a in result.applied] == [True, False, True]  # 0002 settled from the ledger
     assert counters(api_server) == ["0001", "0002", "0003"]
 
 
