@@ -270,6 +270,14 @@ class D1Http:
         detail = _error_text(envelope)
         if detail and is_sql_error(detail):
             raise BatchError(clean_message(self._scrub(detail)))
+        shape = _envelope_shape(envelope)
+        if response.is_success and not detail and shape:
+            if not retry_safe:  # a 2xx answer to a write that says neither yes nor no
+                raise OutcomeUnknown(
+                    f"{what}: the answer to a write (HTTP {status}) has the wrong shape "
+                    f"({shape}); its outcome is unknown"
+                )
+            raise TargetError(f"{what}: the answer (HTTP {status}) has the wrong shape: {shape}")
         if not detail:
             detail = "no error message" if isinstance(envelope, dict) else "not an API envelope"
         raise TargetError(
@@ -388,6 +396,15 @@ class _DeadlineTransport(httpx.HTTPTransport):
 def _to_stderr(text: str) -> None:
     """Shown waits go to stderr, beside the progress lines."""
     sys.stderr.write(f"{text}\n")
+
+
+def _envelope_shape(envelope: Any) -> str:
+    """What makes an envelope unreadable: not an object, or no boolean ``success``."""
+    if not isinstance(envelope, dict):
+        return "not an API envelope (a JSON object)"
+    if not isinstance(envelope.get("success"), bool):
+        return "no success field" if "success" not in envelope else "success is not true or false"
+    return ""
 
 
 def _error_text(envelope: Any) -> str:
