@@ -132,7 +132,7 @@ def load_settings(root: str | Path | None = None) -> Settings:
     path = start / WORKSPACE_FILE
     if not path.is_file():
         if path.exists() or path.is_symlink():  # a directory, FIFO, dangling link...
-            refuse_unreadable_config(path)
+            read_config_text(path)  # raises: say what it is, never read it
         return Settings(root=start.resolve())
     data = read_toml(path)
     for _ in range(5):
@@ -158,11 +158,7 @@ def read_toml(path: Path) -> dict[str, Any]:
     regular file of sane size is reported, never read (a FIFO would block, /dev/zero
     would never end).
     """
-    refuse_unreadable_config(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", file=str(path)) from None
+    text = read_config_text(path)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -171,22 +167,71 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
-def refuse_unreadable_config(path: Path) -> None:
-    """A config must be a regular file (not a directory, FIFO or device) under the size cap."""
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, in words ("a FIFO", "a character device", ...)."""
+    return next((words for test, words in _KINDS if test(mode)), "not a regular file")
+
+
+def read_config_bytes(path: Path, limit: int = MAX_CONFIG_BYTES) -> bytes:
+    """The bytes of a config: a regular file of at most ``limit`` bytes.
+
+    It is opened non-blocking and checked on the open descriptor, so a FIFO (even one
+    swapped in after a check) never blocks and a device such as /dev/zero is never read.
+    """
     try:
-        info = path.stat()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ConfigError(_unopenable(path, exc), file=str(path)) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = file_kind(info.st_mode)
+            raise ConfigError(f"is {kind}; a config must be a regular file", file=str(path))
+        data = _read_at_most(fd, limit + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
-    if not stat.S_ISREG(info.st_mode):
-        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        raise ConfigError(f"is {kind}; a config must be a regular file", file=str(path))
-    if info.st_size > MAX_CONFIG_BYTES:
-        raise ConfigError(
-            f"is {info.st_size} bytes, over the {MAX_CONFIG_BYTES} bytes a config may have",
-            file=str(path),
-        )
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise ConfigError(f"is over {limit} bytes, more than a config may have", file=str(path))
+    return data
+
+
+def _read_at_most(fd: int, size: int) -> bytes:
+    chunks: list[bytes] = []
+    while size > 0:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_config_text(path: Path) -> str:
+    """A config's text (see ``read_config_bytes``), a byte-order mark dropped."""
+    data = read_config_bytes(path)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        message = f"not UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
+        raise ConfigError(message, file=str(path), line=line) from None
+
+
+def _unopenable(path: Path, exc: OSError) -> str:
+    if path.is_symlink() and not path.exists():
+        return f"is a symlink to {os.readlink(path)}, which does not exist"
+    return f"cannot read: {exc.strerror or exc}"
 
 
 def toml_error_line(exc: tomllib.TOMLDecodeError, text: str) -> int | None:
@@ -331,7 +376,7 @@ def key_line(path: Path, key: str, after: int = 0) -> int | None:
     """First line (past line ``after``) of a TOML file that assigns ``key`` or opens a table named so."""
     pattern = re.compile(rf"^\s*(?:{re.escape(key)}\s*=|\[+[^\]]*\b{re.escape(key)}\b)")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
+        lines = read_config_text(path).splitlines()
+    except ConfigError:
         return None
     return next((n for n, text in enumerate(lines, 1) if n > after and pattern.match(text)), None)

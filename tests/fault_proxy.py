@@ -8,7 +8,8 @@ request body, e.g. a migration's file name). A request no fault matches is forwa
 unchanged. Kinds::
 
     delay(seconds)                   wait, then forward
-    trickle(seconds, chunk=1)        forward, then send the answer ``chunk`` bytes per ``seconds``
+    trickle(seconds, chunk=1)        forward, then send the answer's body ``chunk`` bytes per ``seconds``
+    trickle_head(seconds, chunk=1)   forward, then send the status line and headers that way
     drop_before()                    close the connection without forwarding (nothing ran)
     drop_after()                     forward (it ran), then close without answering
     body(data, status=200)           forward (it ran), then answer ``data`` instead
@@ -68,6 +69,10 @@ class Fault:
     @classmethod
     def trickle(cls, seconds: float, chunk: int = 1, **match: Any) -> Fault:
         return cls("trickle", seconds=seconds, chunk=chunk, **match)
+
+    @classmethod
+    def trickle_head(cls, seconds: float, chunk: int = 1, **match: Any) -> Fault:
+        return cls("trickle_head", seconds=seconds, chunk=chunk, **match)
 
     @classmethod
     def drop_before(cls, **match: Any) -> Fault:
@@ -211,6 +216,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(fault.status, [("Content-Type", "application/json")], fault.data)
         elif kind == "trickle" and fault is not None:
             self._trickle(status, answer_headers, data, fault)
+        elif kind == "trickle_head" and fault is not None:
+            self._trickle_head(status, answer_headers, data, fault)
         else:
             self._reply(status, answer_headers, data)
 
@@ -235,6 +242,22 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(data[start : start + fault.chunk])
                 self.wfile.flush()
                 time.sleep(fault.seconds)
+
+    def _trickle_head(
+        self, status: int, headers: list[tuple[str, str]], data: bytes, fault: Fault
+    ) -> None:
+        """The status line and headers ``chunk`` bytes per ``seconds``, then the body at once."""
+        lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}"]
+        lines += [f"{key}: {value}" for key, value in headers]
+        lines += [f"Content-Length: {len(data)}", "", ""]
+        head = "\r\n".join(lines).encode("latin-1")
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            for start in range(0, len(head), fault.chunk):
+                self.wfile.write(head[start : start + fault.chunk])
+                self.wfile.flush()
+                time.sleep(fault.seconds)
+            self.wfile.write(data)
 
     def _drop(self) -> None:
         self.close_connection = True

@@ -346,3 +346,27 @@ def test_nothing_found_is_an_error(tmp_path: Path) -> None:
     assert [p.code for p in discover(tmp_path).problems if p.is_error] == ["config.none"]
     (tmp_path / "wrangler.toml").write_text('name = "x"\n')
     assert [p.code for p in discover(tmp_path).problems if p.is_error] == ["config.no-d1"]
+
+
+def test_an_unterminated_jsonc_comment_is_reported_at_its_own_line(tree: TreeWriter) -> None:
+    """Before: blanked to the end of the file and read as valid (no word at all)."""
+    root = tree({
+        "a/wrangler.jsonc": '{\n "d1_databases": [\n  {"binding": "DB", "database_name": "a",'
+        ' "database_id": "i1"}\n ]\n}\n/* never closed\n',
+    })  # fmt: skip
+    workspace = discover_workspace(Settings(root=root))
+    [problem] = [p for p in workspace.problems if p.code == "config.invalid"]
+    assert (problem.file, problem.line) == ("a/wrangler.jsonc", 6)
+    assert problem.message == "invalid JSONC: a /* comment opened here is never closed"
+
+
+def test_a_binding_that_is_no_string_is_reported_at_its_own_line(tree: TreeWriter) -> None:
+    """Before: "has no `binding` name", at the ``[[d1_databases]]`` line."""
+    root = tree({
+        "b/wrangler.toml": '[[d1_databases]]\nbinding = 42\ndatabase_name = "b"\n'
+        'database_id = "i2"\n',
+    })  # fmt: skip
+    workspace = discover_workspace(Settings(root=root))
+    [problem] = [p for p in workspace.problems if p.code == "config.binding"]
+    assert (problem.file, problem.line) == ("b/wrangler.toml", 2)
+    assert problem.message == "`d1_databases[0].binding` must be a string, not 42"

@@ -116,6 +116,22 @@ def test_cycle_is_an_error_naming_the_migrations() -> None:
     )
 
 
+def test_every_cycle_is_named_not_only_the_first() -> None:
+    """Before: only the cycle the graph search met first was reported."""
+    db = database(
+        mig("a/migrations", 1, "CREATE TABLE x (id INTEGER);"),
+        mig("a/migrations", 2, "CREATE TABLE z (y INTEGER REFERENCES y(id));"),
+        mig("b/migrations", 1, "CREATE TABLE y (x INTEGER REFERENCES z(id));"),
+        mig("a/migrations", 3, "CREATE TABLE p (q INTEGER REFERENCES q(id));"),
+        mig("b/migrations", 2, "CREATE TABLE q (p INTEGER REFERENCES p(id));"),
+    )
+    cycles = [p for p in plan_database(db, None).problems if p.code == "plan.cycle"]
+    assert len(cycles) == 2 and all(c.is_error for c in cycles)
+    first, second = (c.message for c in cycles)
+    assert "a/migrations/0002_m2.sql" in first and "b/migrations/0001_m1.sql" in first
+    assert "a/migrations/0003_m3.sql" in second and "b/migrations/0002_m2.sql" in second
+
+
 def test_same_canonical_name_from_two_sources_is_an_error() -> None:
     db = database(
         mig("a/migrations", 1, desc="init"), mig("b/migrations", 1, desc="init", digits=3)

@@ -113,3 +113,43 @@ def test_a_workspace_toml_that_is_no_regular_file_is_reported(tree: TreeWriter, 
     code, out, err = cli("plan", "--root", str(root))
     assert code == 2, out + err
     assert "workspace.toml" in out + err and "Traceback" not in out + err
+
+
+SCRIPT = str(Path(sys.executable).with_name("orchestrate"))  # the console script
+
+
+@pytest.mark.parametrize("after", ["typer", "rich.console"])
+def test_ctrl_c_during_start_up_exits_130_without_a_traceback(tmp_path: Path, after: str) -> None:
+    """Before: a SIGINT while the CLI was still importing (0.2 s after start) gave a
+    KeyboardInterrupt traceback and exit -2. ``-X importtime`` tells when a module has
+    been imported: the signal goes right after typer or rich (the CLI's own imports follow).
+    Ctrl-C during discovery and apply: ``tests/apply/test_processes.py``."""
+    files: dict[str, str | bytes] = {}
+    for p in range(150):
+        files[f"packages/p{p}/wrangler.toml"] = toml_binding(f"db{p}", f"id{p}")
+        for m in range(20):
+            files[f"packages/p{p}/migrations/{m:04d}_m.sql"] = f"CREATE TABLE t{m} (id INTEGER);\n"
+    root = write_tree(tmp_path / "big", files)
+    process = subprocess.Popen(
+        [sys.executable, "-X", "importtime", SCRIPT, "plan", "--root", str(root)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    for line in process.stderr:
+        if line.split(b"|")[-1].strip() == after.encode():
+            break
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err.decode()[-800:]
+    assert b"Traceback" not in err and b"KeyboardInterrupt" not in err
+
+
+def test_columns_0_still_prints(monorepo: Path) -> None:
+    """Before: ``COLUMNS=0`` printed nothing (rich wrapped every line to nothing)."""
+    process = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "plan", "--root", str(monorepo)],
+        capture_output=True, text=True, timeout=60, check=False,
+        env=dict(os.environ, COLUMNS="0"),
+    )  # fmt: skip
+    assert "Traceback" not in process.stderr
+    assert "Plan for local: 6 databases" in process.stdout + process.stderr

@@ -83,6 +83,9 @@ def _sql_files(root: Path, paths: tuple[str, ...]) -> set[str]:
             subdirs[:] = sorted(d for d in subdirs if d not in _SKIP_DIRS)
             base = Path(directory).relative_to(root).as_posix()
             found.update(
-                f"{base}/{f}" if base != "." else f for f in files if f.lower().endswith(".sql")
+                f"{base}/{f}" if base != "." else f
+                for f in files
+                # regular files only: a FIFO named *.sql would block the read forever
+                if f.lower().endswith(".sql") and os.path.isfile(os.path.join(directory, f))
             )
     return found

@@ -10,6 +10,7 @@ from pathlib import Path
 from orchestrator.discovery.naming import ParsedName, parse_name
 from orchestrator.discovery.pattern import find_files
 from orchestrator.model import NO_NUMBER, Migration, Problem, Severity
+from orchestrator.settings import file_kind
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ def _skipped(source: str, entry: os.DirEntry[str]) -> Problem | None:
         why = "a dotfile"
     elif not entry.name.endswith(".sql"):
         why = "not lower-case .sql"
+    elif not entry.is_dir(follow_symlinks=False):
+        why = file_kind(entry.stat(follow_symlinks=False).st_mode)  # a FIFO is never opened
     else:
         return None  # a directory named *.sql
     file = f"{source}/{entry.name}" if source != "." else entry.name
@@ -131,7 +134,8 @@ def _read_migration(
     path: str, file: str, source: str, package: str, parsed: ParsedName, problems: list[Problem]
 ) -> Migration | None:
     try:
-        with open(path, "rb", buffering=0) as handle:  # one read, no buffer object
+        # One read, no buffer object; non-blocking, should a FIFO take the file's place.
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb", buffering=0) as handle:
             data = handle.read()
     except OSError as exc:
         problems.append(

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pathspec
 
+from orchestrator.errors import ConfigError
+from orchestrator.settings import read_config_bytes
+
 SKIP_DIRS = frozenset(
     {
         ".git",
@@ -122,10 +125,13 @@ def _included(rel: str, include: tuple[str, ...]) -> bool:
 
 def _read_ignore(root: Path, rel: str, inherited: tuple[_Ignore, ...]) -> tuple[_Ignore, ...]:
     path = root / rel / ".gitignore"
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+    if not os.path.lexists(path):
         return inherited
+    try:
+        data = read_config_bytes(path)  # a FIFO never blocks the walk
+    except ConfigError:
+        return inherited
+    lines = data.decode("utf-8", errors="replace").splitlines()
     spec = pathspec.GitIgnoreSpec.from_lines(lines)
     return (*inherited, _Ignore(rel, spec))
 

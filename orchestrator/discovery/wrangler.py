@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.errors import ConfigError
 from orchestrator.model import Binding, Problem, Severity
-from orchestrator.settings import IDENTIFIER_RE, toml_error_line
+from orchestrator.settings import IDENTIFIER_RE, read_config_text, toml_error_line
 
 WRANGLER_LEDGER = "d1_migrations"
 _BINDING_RE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
@@ -46,12 +47,13 @@ class ConfigBindings:
 
 def read_config(root: Path, config: str, env: str | None) -> ConfigBindings:
     """Parse one wrangler config and return its D1 bindings for ``env``."""
-    path = root / config
     try:
-        text = path.read_text(encoding="utf-8-sig")  # editors on Windows add a BOM
+        # A BOM is dropped (editors on Windows add one); a FIFO, device, dangling link
+        # or a file over the size cap is reported, never read.
+        text = read_config_text(root / config)
         data = parse_config_text(text, config)
-    except (OSError, UnicodeDecodeError) as exc:
-        return _broken(config, f"cannot read config: {exc}", None)
+    except ConfigError as exc:
+        return _broken(config, exc.message, exc.line)
     except ConfigSyntaxError as exc:
         return _broken(config, str(exc), exc.line)
     return _Reader(config, text, data).read(env)
@@ -92,7 +94,12 @@ def strip_jsonc(text: str) -> str:
             continue
         if text.startswith("/*", i):
             end = text.find("*/", i + 2)
-            end = n if end < 0 else end + 2
+            if end < 0:  # wrangler's JSONC parser refuses it too ("unexpected end of comment")
+                line = text.count("\n", 0, i) + 1
+                raise ConfigSyntaxError(
+                    "invalid JSONC: a /* comment opened here is never closed", line
+                )
+            end += 2
             _blank(out, i, end)
             i = end
             continue
@@ -182,6 +189,13 @@ class _Reader:
             return None
         name = entry.get("binding")
         line = self._binding_line(name) if isinstance(name, str) else self._line_of("d1_databases")
+        if name is not None and not isinstance(name, str):
+            shown = json.dumps(name)
+            line = self._key_value_line("binding", shown) or line
+            self._error_at(
+                "config.binding", f"`{where}.binding` must be a string, not {shown}", line
+            )
+            return None
         if not isinstance(name, str) or not name:
             self._error_at("config.binding", f"`{where}` has no `binding` name", line)
             return None
@@ -298,6 +312,11 @@ class _Reader:
                 self.seen_binding_lines[name] = number
                 return number
         return self._line_of("d1_databases")
+
+    def _key_value_line(self, key: str, value: str) -> int | None:
+        """The first line that sets ``key`` to ``value`` as written (``binding = 42``)."""
+        pattern = re.compile(rf"""["']?{re.escape(key)}["']?\s*[:=]\s*{re.escape(value)}""")
+        return next((n for n, text in enumerate(self.lines, 1) if pattern.search(text)), None)
 
     def _line_of(self, word: str) -> int | None:
         return next((n for n, text in enumerate(self.lines, 1) if word in text), None)

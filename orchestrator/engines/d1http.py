@@ -16,12 +16,16 @@ import email.utils
 import logging
 import random
 import re
+import ssl
 import sys
+import threading
 import time
-from collections.abc import Callable, Mapping
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpcore
 import httpx
 
 from orchestrator import __version__
@@ -111,6 +115,13 @@ class D1Http:
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._clock = _DeadlineClock()
+        if transport is None and not urllib.request.getproxies():
+            # Every socket read and write waits at most until the overall deadline, so a
+            # status line or headers that trickle in end there too (httpx's timeouts are
+            # per read). With a proxy from the environment httpx's own transport is kept,
+            # and only the body is held to the deadline.
+            transport = _DeadlineTransport(self._clock)
         self._client = httpx.Client(
             base_url=credentials.base_url,
             headers={
@@ -201,21 +212,29 @@ class D1Http:
 
     def _send(self, method: str, path: str, body: Any) -> httpx.Response:
         """The request and its whole answer, within the overall deadline (a trickling
-        answer that would take minutes is a timeout, like silence)."""
+        status line, headers or body that would take minutes is a timeout, like silence)."""
         deadline = time.monotonic() + self.deadline
-        with self._client.stream(method, path, json=body) as streamed:
-            chunks = []
-            for chunk in streamed.iter_raw():
-                chunks.append(chunk)
-                if time.monotonic() > deadline:
-                    raise httpx.ReadTimeout(
-                        f"the answer did not arrive whole within {self.deadline:g} s",
-                        request=streamed.request,
-                    )
-            raw = b"".join(chunks)
+        self._clock.at = deadline
+        try:
+            with self._client.stream(method, path, json=body) as streamed:
+                chunks = []
+                for chunk in streamed.iter_raw():
+                    chunks.append(chunk)
+                    if time.monotonic() > deadline:
+                        raise self._late()
+                raw = b"".join(chunks)
+        except httpx.TimeoutException as exc:
+            if time.monotonic() >= deadline and not isinstance(exc, _NOT_SENT):
+                raise self._late() from None
+            raise
+        finally:
+            self._clock.at = None
         return httpx.Response(
             streamed.status_code, headers=streamed.headers, content=raw, request=streamed.request
         )
+
+    def _late(self) -> httpx.ReadTimeout:
+        return httpx.ReadTimeout(f"the answer did not arrive whole within {self.deadline:g} s")
 
     def _outcome(
         self, response: httpx.Response, retry_safe: bool, permission: str, what: str
@@ -262,6 +281,14 @@ class D1Http:
         detail = _error_text(envelope)
         if detail and is_sql_error(detail):
             raise BatchError(clean_message(self._scrub(detail)))
+        shape = _envelope_shape(envelope)
+        if response.is_success and not detail and shape:
+            if not retry_safe:  # a 2xx answer to a write that says neither yes nor no
+                raise OutcomeUnknown(
+                    f"{what}: the answer to a write (HTTP {status}) has the wrong shape "
+                    f"({shape}); its outcome is unknown"
+                )
+            raise TargetError(f"{what}: the answer (HTTP {status}) has the wrong shape: {shape}")
         if not detail:
             detail = "no error message" if isinstance(envelope, dict) else "not an API envelope"
         raise TargetError(
@@ -283,9 +310,112 @@ class D1Http:
         return text.replace(self.credentials.token, "***")
 
 
+class _DeadlineClock(threading.local):
+    """The deadline of the request this thread is sending (None between requests)."""
+
+    at: float | None = None
+
+    def remaining(
+        self, timeout: float | None, late: type[Exception] = httpcore.ReadTimeout
+    ) -> float | None:
+        """``timeout``, shortened to what is left before the deadline; past it, ``late``."""
+        if self.at is None:
+            return timeout
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise late("the overall deadline has passed")
+        return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write waits at most until the deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream, clock: _DeadlineClock) -> None:
+        self._inner = inner
+        self._clock = clock
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._clock.remaining(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._clock.remaining(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        wait = self._clock.remaining(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(
+            self._inner.start_tls(ssl_context, server_hostname, wait), self._clock
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's own sockets, each wrapped in a ``_DeadlineStream``."""
+
+    def __init__(self, clock: _DeadlineClock) -> None:
+        self._inner = httpcore.SyncBackend()
+        self._clock = clock
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        wait = self._clock.remaining(timeout, httpcore.ConnectTimeout)
+        stream = self._inner.connect_tcp(host, port, wait, local_address, socket_options)
+        return _DeadlineStream(stream, self._clock)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_unix_socket(
+            path, self._clock.remaining(timeout, httpcore.ConnectTimeout), socket_options
+        )
+        return _DeadlineStream(stream, self._clock)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _DeadlineTransport(httpx.HTTPTransport):
+    """httpx's transport with the default limits and TLS, on the deadline backend."""
+
+    def __init__(self, clock: _DeadlineClock) -> None:
+        super().__init__()
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_DeadlineBackend(clock),
+        )
+
+
 def _to_stderr(text: str) -> None:
     """Shown waits go to stderr, beside the progress lines."""
     sys.stderr.write(f"{text}\n")
+
+
+def _envelope_shape(envelope: Any) -> str:
+    """What makes an envelope unreadable: not an object, or no boolean ``success``."""
+    if not isinstance(envelope, dict):
+        return "not an API envelope (a JSON object)"
+    if not isinstance(envelope.get("success"), bool):
+        return "no success field" if "success" not in envelope else "success is not true or false"
+    return ""
 
 
 def _error_text(envelope: Any) -> str:

@@ -288,13 +288,13 @@ def parse_state(
         t for t in names.wrangler_tables if t in columns and not columns[t] >= WRANGLER_COLUMNS
     )
     wrangler = {
-        t: frozenset(str(r["name"]) for r in contents.get(t, ()) if r.get("name") is not None)
+        t: _wrangler_names(t, contents.get(t, ()))
         for t in names.wrangler_tables
         if t not in foreign
     }
-    own = tuple(_own_row(r) for r in contents.get(names.table, ()))
+    own = tuple(_own_row(r, names.table) for r in contents.get(names.table, ()))
     lock_rows = contents.get(names.lock_table, ())
-    lock = _lock_info(lock_rows[0]) if lock_rows else None
+    lock = _lock_info(lock_rows[0], names.lock_table) if lock_rows else None
     return LedgerState(own, wrangler, foreign, lock, exists=bool(columns))
 
 
@@ -308,26 +308,84 @@ def _refuse_foreign_ledger(names: LedgerNames, columns: dict[str, set[str]]) -> 
         )
 
 
-def _own_row(row: dict[str, Any]) -> LedgerRow:
-    ms = row.get("execution_time_ms")
+def _own_row(row: dict[str, Any], table: str = "_migrations") -> LedgerRow:
+    """One row of our ledger; a value of the wrong type (written by hand, or by another
+    tool) is one clear error, never a crash and never a guess."""
+    check = _RowCheck(table, row)
+    ms = check.value("execution_time_ms", int, optional=True)
     return LedgerRow(
-        name=str(row["filename"]),
-        checksum=row.get("checksum"),
-        applied_at=row.get("applied_at"),
-        execution_time_ms=int(ms) if ms is not None else None,
-        source=row.get("source"),
-        bookmark=row.get("bookmark"),
+        name=check.value("filename", str),
+        checksum=check.value("checksum", str, optional=True),
+        applied_at=_timestamp(row.get("applied_at"))
+        or check.value("applied_at", str, optional=True),
+        execution_time_ms=ms,
+        source=check.value("source", str, optional=True),
+        bookmark=check.value("bookmark", str, optional=True),
     )
 
 
-def _lock_info(row: dict[str, Any]) -> LockInfo:
+def _timestamp(value: Any) -> str | None:
+    """A number where a timestamp was expected is shown as written, not refused."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _lock_info(row: dict[str, Any], table: str = "_migrations_lock") -> LockInfo:
+    check = _RowCheck(
+        table, row, hint="after checking nobody is applying: orchestrate unlock --db NAME"
+    )
     return LockInfo(
-        owner=str(row["owner"]),
-        host=str(row["host"]),
-        pid=int(row["pid"]),
-        acquired_at=str(row["acquired_at"]),
-        expires_at=float(row["expires_at"]),
+        owner=check.value("owner", str),
+        host=check.value("host", str),
+        pid=check.value("pid", int),
+        acquired_at=check.value("acquired_at", str),
+        expires_at=float(check.value("expires_at", float)),
     )
+
+
+def _wrangler_names(table: str, rows: Iterable[dict[str, Any]]) -> frozenset[str]:
+    """Names in wrangler's ledger; a NULL name (its column allows one) names nothing."""
+    names = (_RowCheck(table, r).value("name", str, optional=True) for r in rows)
+    return frozenset(n for n in names if n is not None)
+
+
+_TYPE_WORDS = {str: "text", int: "an integer", float: "a number"}
+
+
+@dataclass(frozen=True)
+class _RowCheck:
+    table: str
+    row: dict[str, Any]
+    hint: str = "fix or delete that row (wrangler d1 execute DB --command ...)"
+
+    def value(self, column: str, kind: type[Any], *, optional: bool = False) -> Any:
+        """The column's value if it has the type ``kind`` (ints count as numbers)."""
+        found = self.row.get(column)
+        if found is None and optional:
+            return None
+        if kind is float and isinstance(found, int) and not isinstance(found, bool):
+            return float(found)
+        if kind is int and isinstance(found, float) and found.is_integer():
+            return int(found)  # a JSON answer may spell an integer 12.0
+        if isinstance(found, kind) and not isinstance(found, bool):
+            return found
+        raise TargetError(
+            f"ledger table {self.table!r} has a corrupt row{self._which()}: "
+            f"{column} is {_shown(found)}, not {_TYPE_WORDS[kind]}",
+            hint=self.hint,
+        )
+
+    def _which(self) -> str:
+        return f" (id {_shown(self.row['id'])})" if "id" in self.row else ""
+
+
+def _shown(value: Any) -> str:
+    """A stored value in words: NULL, a blob, or its repr cut short."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bytes | bytearray):
+        return f"a blob of {len(value)} bytes"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def read_ledger(session: Session, names: LedgerNames) -> LedgerState:
@@ -435,7 +493,7 @@ def read_history(session: Session, names: LedgerNames, limit: int) -> tuple[Ledg
         if "no such table" in exc.sqlite_message:
             return ()
         raise
-    return tuple(_own_row(r) for r in result.rows[0])
+    return tuple(_own_row(r, names.table) for r in result.rows[0])
 
 
 # The seeds ledger: which ``seeds/<env>/`` files ran on a database (``orchestrate seed``).

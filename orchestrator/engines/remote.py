@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 from orchestrator.commandline import shell_command
 from orchestrator.discovery.wrangler import is_placeholder_id
 from orchestrator.engines import Batch, BatchResult, Sql, Target
 from orchestrator.engines.ledger import Elapsed
-from orchestrator.errors import BatchError, TargetError
+from orchestrator.errors import BatchError, OutcomeUnknown, TargetError
 from orchestrator.model import Binding, Database
 from orchestrator.sqltext import Kind, crlf_to_lf, tokenize
 
@@ -148,15 +149,58 @@ def _first(statements: Sequence[Sql], test: Matcher) -> int | None:
 
 
 def batch_result(document: object, batch: Batch, what: str) -> BatchResult:
-    """Rows per statement from D1's result array (the API's ``result``, wrangler's ``--json``)."""
-    entries = [e for e in document if isinstance(e, dict)] if isinstance(document, list) else []
-    for index, entry in enumerate(entries):
-        if entry.get("success") is False:  # D1 fails whole requests; this is a safety net
+    """Rows per statement from D1's result array (the API's ``result``, wrangler's ``--json``).
+
+    An answer of the wrong shape (``result`` not a list, an entry without its ``results``
+    list) is never read as "no rows": for a read that is one clear error, for a write an
+    unknown outcome, which the runner settles from the ledger. ``meta`` is optional.
+    """
+    listed = document if isinstance(document, list) else []
+    for index, entry in enumerate(listed):
+        if isinstance(entry, dict) and entry.get("success") is False:  # D1 fails whole requests
             message = clean_message(str(entry.get("error") or "statement failed"))
             raise BatchError(message, index)
+    shape = _shape_problem(document)
+    if shape:
+        if retry_safe(batch):
+            raise TargetError(f"{what}: the answer has the wrong shape: {shape}")
+        raise OutcomeUnknown(
+            f"{what}: the answer to a write has the wrong shape ({shape}); its outcome is unknown"
+        )
+    entries = cast("list[dict[str, Any]]", document)
     if len(entries) != len(batch.statements) and retry_safe(batch):
         # Rows are matched to statements by position; a mismatch would misread the ledger.
         raise TargetError(f"{what}: {len(entries)} results for {len(batch.statements)} statements")
-    rows = tuple(tuple(e.get("results") or ()) for e in entries)
-    duration = sum(float((e.get("meta") or {}).get("duration") or 0.0) for e in entries)
+    rows = tuple(tuple(e["results"]) for e in entries)
+    duration = sum(_duration(e.get("meta")) for e in entries)
     return BatchResult(rows, duration)
+
+
+def _shape_problem(document: object) -> str:
+    """What is wrong with a result array, in words ("" when nothing is)."""
+    if not isinstance(document, list):
+        return f"result is {_json_kind(document)}, not a list"
+    for index, entry in enumerate(document):
+        if not isinstance(entry, dict):
+            return f"result[{index}] is {_json_kind(entry)}, not an object"
+        if entry.get("success") is False:
+            continue  # a failed statement carries an error, not results
+        results = entry.get("results")
+        if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+            return f"result[{index}].results is {_json_kind(results)}, not a list of rows"
+    return ""
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "missing"
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    return next((w for k, w in kinds.items() if isinstance(value, k)), "a number")
+
+
+def _duration(meta: object) -> float:
+    """``meta.duration`` in ms when it is a number; missing or odd, 0."""
+    value = meta.get("duration") if isinstance(meta, dict) else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return 0.0

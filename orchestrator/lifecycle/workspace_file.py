@@ -18,7 +18,7 @@ from tomlkit.toml_document import TOMLDocument
 
 from orchestrator.errors import ConfigError
 from orchestrator.model import Database
-from orchestrator.settings import WORKSPACE_FILE, Settings
+from orchestrator.settings import WORKSPACE_FILE, Settings, read_config_text
 
 HEADER = (
     "orchestrate settings for this workspace. Every key is optional: without this",
@@ -92,7 +92,7 @@ def init_workspace(settings: Settings, databases: tuple[Database, ...]) -> InitR
 
 
 def _parse(path: Path) -> TOMLDocument:
-    text = path.read_text(encoding="utf-8")
+    text = read_config_text(path)
     try:
         return tomlkit.parse(text)
     except tomlkit.exceptions.ParseError as exc:

@@ -123,11 +123,13 @@ def _gaps(numbers: list[int]) -> list[str]:
 
 
 def _cycle_problems(database: Database, ordered: Ordered) -> list[Problem]:
-    if not ordered.cycle:
-        return []
-    chain = " -> ".join(m.file for m in (*ordered.cycle, ordered.cycle[0]))
-    message = f"migrations depend on each other in a cycle: {chain}"
-    return [_problem(Severity.ERROR, "plan.cycle", message, database, ordered.cycle[0].file)]
+    """One error per cycle, each named (not only the first the graph search met)."""
+    problems = []
+    for cycle in ordered.cycles or ((ordered.cycle,) if ordered.cycle else ()):
+        chain = " -> ".join(m.file for m in (*cycle, cycle[0]))
+        message = f"migrations depend on each other in a cycle: {chain}"
+        problems.append(_problem(Severity.ERROR, "plan.cycle", message, database, cycle[0].file))
+    return problems
 
 
 def _ledger_problems(

@@ -22,7 +22,8 @@ class Ordered:
 
     order: tuple[Migration, ...]
     inferred: tuple[tuple[Migration, Migration], ...]
-    cycle: tuple[Migration, ...] = ()
+    cycle: tuple[Migration, ...] = ()  # the first of ``cycles``
+    cycles: tuple[tuple[Migration, ...], ...] = ()  # one per knot of the graph, each named
 
 
 def sort_key(migration: Migration) -> tuple[int, str, tuple[tuple[int, int, str], ...]]:
@@ -62,8 +63,14 @@ def order_migrations(migrations: Iterable[Migration]) -> Ordered:
     try:
         files = list(nx.lexicographical_topological_sort(graph, key=keys.__getitem__))
     except nx.NetworkXUnfeasible:
-        cycle = [by_file[edge[0]] for edge in nx.find_cycle(graph)]
-        return Ordered(tuple(nodes), tuple(inferred), tuple(cycle))
+        cycles = tuple(
+            tuple(by_file[edge[0]] for edge in nx.find_cycle(graph.subgraph(knot)))
+            for knot in sorted(
+                (c for c in nx.strongly_connected_components(graph) if len(c) > 1),
+                key=lambda c: min(keys[f] for f in c),
+            )
+        )
+        return Ordered(tuple(nodes), tuple(inferred), cycles[0] if cycles else (), cycles)
     return Ordered(tuple(by_file[f] for f in files), tuple(inferred))
 
 

@@ -41,7 +41,7 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_distribution_name_is_not_the_taken_pypi_name() -> None:
     meta = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     assert meta["name"] == "d1-orchestrate"
-    assert meta["scripts"] == {"orchestrate": "orchestrator.cli:main"}
+    assert meta["scripts"] == {"orchestrate": "orchestrator.launch:main"}
     assert (REPO / "LICENSE").read_text().startswith("MIT License")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from orchestrator.engines import Batch, Sql, Target
 from orchestrator.engines.api import ApiEngine
 from orchestrator.engines.d1http import Credentials, D1Http
 from orchestrator.engines.ratelimit import RetryPolicy
@@ -181,14 +182,47 @@ def test_a_trickling_answer_meets_the_overall_deadline(proxy: FaultProxy) -> Non
     assert time.monotonic() - started < 5.0
 
 
+@pytest.mark.usefixtures("root")
+def test_a_trickling_status_line_and_headers_meet_the_overall_deadline(proxy: FaultProxy) -> None:
+    """Before: the deadline was checked only between body chunks, so a status line and
+    headers that came one byte at a time (each within the read timeout) took minutes."""
+    proxy.add(Fault.trickle_head(0.2, chunk=1, path="/query"), times=2)
+    http = quick_http(proxy, deadline=0.6)
+    started = time.monotonic()
+    with pytest.raises(TargetError, match=r"did not arrive whole within 0\.6 s"):
+        read(http)
+    assert time.monotonic() - started < 5.0
+    assert [kind for kind, _, _ in proxy.fired] == ["trickle_head", "trickle_head"]
+
+
+def test_a_trickling_head_of_a_write_answer_is_settled_from_the_ledger(
+    root: Path, proxy: FaultProxy, api_server: D1ApiServer
+) -> None:
+    """Before: the write waited for the whole trickle (minutes), never met a deadline."""
+    proxy.add(Fault.trickle_head(0.2, chunk=1, body_contains="0002_bump"))
+    engine = ApiEngine(quick_http(proxy, deadline=0.6))
+    plan = survey(Settings(root=root), engine=engine).plan
+    started = time.monotonic()
+    run = apply_plan(plan, engine, ApplyOptions())
+    assert time.monotonic() - started < 15.0
+    assert run, run.results
+    [result] = run.results
+    assert [a.name for a in result.applied] == ["0001_counter", "0002_bump", "0003_bump"]
+    assert [a.timed for a in result.applied] == [True, False, True]  # 0002 settled from the ledger
+    assert counters(api_server) == ["0001", "0002", "0003"] and locks(api_server) == []
+
+
 def test_a_trickled_answer_to_a_write_is_settled_from_the_ledger(
     root: Path, proxy: FaultProxy, api_server: D1ApiServer
 ) -> None:
+    """Before: one byte of the body every few seconds kept the write waiting without end."""
     proxy.add(Fault.trickle(0.2, chunk=1, body_contains="0002_bump"))
     engine = ApiEngine(quick_http(proxy, deadline=0.6))
     plan = survey(Settings(root=root), engine=engine).plan
     run = apply_plan(plan, engine, ApplyOptions())
     assert run, run.results
+    [result] = run.results
+    assert [a.timed for a in result.applied] == [True, False, True]  # 0002 settled from the ledger
     assert counters(api_server) == ["0001", "0002", "0003"]
 
 
@@ -214,3 +248,81 @@ def test_a_retry_after_wait_is_shown(proxy: FaultProxy) -> None:
     assert read(http)
     assert slept == [2.0]
     assert shown == ["counter-db (read): HTTP 429 (rate limited); waiting 2 s before retrying"]
+
+
+# -- corrupt input: the right status, the wrong shape --------------------------------------
+
+WRONG_SHAPES = {
+    "success-missing": (
+        b'{"errors": [], "result": [{"results": [], "success": true, "meta": {}}]}',
+        "the answer (HTTP 200) has the wrong shape: no success field",
+    ),
+    "result-not-a-list": (
+        b'{"success": true, "errors": [], "result": {"results": []}}',
+        "the answer has the wrong shape: result is an object, not a list",
+    ),
+    "results-missing": (
+        b'{"success": true, "errors": [], "result": [{"success": true, "meta": {}}]}',
+        "the answer has the wrong shape: result[0].results is missing, not a list of rows",
+    ),
+    "not-an-envelope": (
+        b"[1, 2, 3]",
+        "the answer (HTTP 200) has the wrong shape: not an API envelope (a JSON object)",
+    ),
+}
+
+
+def read_batch(proxy: FaultProxy) -> Any:
+    """One retry-safe read through the API engine (the envelope and the result array)."""
+    engine = engine_through(proxy)
+    session = engine.open(Target("counter-db", "remote", db_id(0)))
+    return session.run(Batch((Sql("SELECT 1 AS one"),), "read", retry_safe=True))
+
+
+@pytest.mark.usefixtures("root")
+@pytest.mark.parametrize("case", sorted(WRONG_SHAPES))
+def test_a_read_answered_in_the_wrong_shape_is_one_line(proxy: FaultProxy, case: str) -> None:
+    """Before: "results missing" and "result not a list" read as no rows (an empty ledger,
+    so every migration looked pending); "success missing" said only "HTTP 200"."""
+    data, words = WRONG_SHAPES[case]
+    proxy.add(Fault.answer(200, {"Content-Type": "application/json"}, data, path="/query"))
+    with pytest.raises(TargetError) as raised:
+        read_batch(proxy)
+    assert str(raised.value) == f"counter-db (read): {words}"
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_SHAPES))
+def test_a_write_answered_in_the_wrong_shape_is_settled_from_the_ledger(
+    root: Path, proxy: FaultProxy, api_server: D1ApiServer, case: str
+) -> None:
+    """Before: a write answered without ``results`` (or with ``result`` not a list) was
+    counted as applied unconfirmed; one without ``success`` was "did not commit" although
+    it had committed."""
+    data, _ = WRONG_SHAPES[case]
+    proxy.add(Fault.body(data, body_contains="0002_bump"))
+    run = apply_through(root, proxy)
+    assert run, run.results
+    [result] = run.results
+    assert [a.name for a in result.applied] == ["0001_counter", "0002_bump", "0003_bump"]
+    assert [a.timed for a in result.applied] == [True, False, True]  # 0002 settled from the ledger
+    assert counters(api_server) == ["0001", "0002", "0003"] and locks(api_server) == []
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [b"", b', "meta": "fast"', b', "meta": {"duration": "soon"}'],
+    ids=["missing", "text", "odd"],
+)
+def test_an_answer_without_a_usable_meta_is_read(
+    root: Path, proxy: FaultProxy, api_server: D1ApiServer, meta: bytes
+) -> None:
+    """``meta`` only carries the duration. Before: ``"meta": "fast"`` was exit 70."""
+    data = (
+        b'{"success": true, "errors": [], "result": [{"results": [], "success": true'
+        + meta
+        + b"}]}"
+    )
+    proxy.add(Fault.body(data, body_contains="0002_bump"))
+    run = apply_through(root, proxy)
+    assert run, run.results
+    assert counters(api_server) == ["0001", "0002", "0003"] and locks(api_server) == []
