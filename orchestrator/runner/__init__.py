@@ -63,6 +63,10 @@ class _Scheduler:
         self.done: dict[str, Result] = {}
         self.running: dict[Future[Result], str] = {}
         self.waiting = [db for db in plan.databases]
+        # A database whose depends_on names no database is not applied: its order is unknown.
+        self.unknown_dependency = {
+            p.database: p for p in plan.problems if p.code == "config.depends-on" and p.database
+        }
         self.pool = ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="apply")
 
     def run(self) -> None:
@@ -123,6 +127,9 @@ class _Scheduler:
         name = db.database.name
         if self.cancel.is_set():
             return Result(name, RunStatus.SKIPPED, error=self._stop_reason())
+        if name in self.unknown_dependency:
+            problem = self.unknown_dependency[name]
+            return Result(name, RunStatus.SKIPPED, error=f"not started: {problem.message}")
         if db.has_errors:
             first = next(p for p in db.problems if p.is_error)
             return Result(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.apply.helpers import cli_json
+from tests.apply.helpers import cli, cli_json
 from tests.conftest import TreeWriter, toml_binding
 
 T = "CREATE TABLE IF NOT EXISTS {0} (id INTEGER PRIMARY KEY);\n"
@@ -60,3 +60,23 @@ def test_every_depends_on_cycle_is_named(tree: TreeWriter) -> None:
         "depends_on forms a cycle: a-db -> b-db -> a-db",
         "depends_on forms a cycle: c-db -> d-db -> c-db",
     ]
+
+
+def test_an_unknown_dependency_is_not_applied_and_the_summary_says_so(tree: TreeWriter) -> None:
+    """Before: the database was applied, while the summary said "its databases were not
+    applied"; the JSON said nothing of the kind."""
+    root = tree({
+        "workspace.toml": '[databases.a-db]\ndepends_on = ["ghost-db"]\n',
+        "a/wrangler.toml": toml_binding("a-db", IDS["a"]),
+        "a/migrations/0001_t.sql": T.format("t"),
+    })  # fmt: skip
+    code, out, err = cli("apply", "--all", "--root", str(root))
+    words = "depends_on names 'ghost-db', which no config binds"
+    assert code == 1
+    text = " ".join((out + err).split())
+    assert f"a-db: not started: {words}" in text
+    assert f"{words} (its databases were not applied)" in text
+    code, report = cli_json("apply", "--all", "--root", str(root))
+    [db] = report["databases"]
+    assert (db["status"], db["applied"], db["error"]) == ("skipped", [], f"not started: {words}")
+    assert [p["message"] for p in report["problems"]] == [words]
