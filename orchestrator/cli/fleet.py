@@ -31,10 +31,12 @@ from orchestrator.reporting.output import Format, console, write_json, write_tex
 from orchestrator.settings import Settings
 
 FleetOpt = Annotated[
-    str | None, typer.Option("--fleet", help="A [fleets.NAME] of workspace.toml: its members.")
+    str | None,
+    typer.Option("--fleet", metavar="NAME", help="A [fleets.NAME] of workspace.toml: its members."),
 ]
 ShardOpt = Annotated[
-    str | None, typer.Option("--shard", help="Only shard I/N of the members (CI matrix jobs).")
+    str | None,
+    typer.Option("--shard", metavar="I/N", help="Only shard I/N of the members (CI matrix jobs)."),
 ]
 
 
