@@ -105,9 +105,7 @@ def _render_synced(console: Console, result: Normalized) -> None:
     current = sum(1 for s in result.synced if not s.added and not s.error)
     say(console, f"wrangler ledgers already up to date on {current} other local or remote copies")
     if any(s.error for s in result.synced):
-        say(
-            console, "Fix the above, then run `orchestrate normalize --yes --sync-ledgers` again."
-        )
+        say(console, "Fix the above, then run `orchestrate normalize --yes --sync-ledgers` again.")
 
 
 def normalized_to_dict(result: Normalized, write: bool) -> dict[str, Any]:
