@@ -13,6 +13,7 @@ from rich.text import Text
 
 from orchestrator.commandline import shell_command
 from orchestrator.dashboard import Dashboard, DatabaseStatus, Urgency
+from orchestrator.reporting.output import literal
 from orchestrator.reporting.plan import SEVERITY_STYLE, problem_dict, problem_location
 
 URGENCY_STYLE = {
@@ -175,12 +176,7 @@ def _detail_lines(row: DatabaseStatus) -> list[Text]:
         )
     if row.bookmark:
         lines.append(Text(f"  last release bookmark: {row.bookmark}", "cyan"))
-        lines.append(
-            Text(
-                f"  undo: {_undo(row.name, row.bookmark)}",
-                "dim",
-            )
-        )
+        lines.append(literal(f"  undo: {_undo(row.name, row.bookmark)}", "dim"))
     lines.extend(_problem_text(p) for p in row.problems if p.code != "ledger.changed")
     return lines
 
