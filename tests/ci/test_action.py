@@ -171,3 +171,18 @@ def test_the_action_fails_as_the_command_did_after_commenting(
         assert [p.returncode for p in steps] == [0, 0, 0, 1]
         (comment,) = github.all_comments()
         assert "### orchestrate check fails" in comment["body"]
+
+
+def test_docs_ci_uses_only_inputs_the_action_declares() -> None:
+    doc = (REPO / "docs" / "ci.md").read_text().split("```yaml\n", 1)[1].split("```", 1)[0]
+    workflow = yaml.safe_load(doc)
+    declared = set(yaml.safe_load((REPO / "action.yml").read_text())["inputs"])
+    used = [
+        step
+        for job in workflow["jobs"].values()
+        for step in job["steps"]
+        if str(step.get("uses", "")).endswith("/d1-orchestrate@v0.1.0")
+    ]
+    assert len(used) == 2
+    for step in used:
+        assert set(step["with"]) <= declared, step
