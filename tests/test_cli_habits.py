@@ -152,6 +152,7 @@ def test_help_keeps_brackets_and_lists_format_choices() -> None:
     assert "[env.NAME]" in text and "Use the d1_databases of ." not in text
     assert "text|json|markdown" in text
     assert "[fleets.NAME]" in _help("apply")
+    assert "binds D1 in [env.<set>]" in _help("seed")
 
 
 def test_commands_are_listed_in_workflow_order() -> None:

@@ -250,7 +250,7 @@ def seed(
 ) -> None:
     """Run the seeds/<set>/NNNN_*.sql files next to each migrations directory, in order,
     each once and atomically with its _seeds row, on fully migrated databases only.
-    Without -e/--env, a config that binds D1 in [env.<set>] is seeded there.
+    Without -e/--env, a config that binds D1 in \\[env.<set>] is seeded there.
 
     Example: [bold]orchestrate seed --set dev[/]   ·   [bold]orchestrate seed --set production --remote --db io-db[/]
     """
