@@ -94,6 +94,8 @@ class Settings:
     remote: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     fleets: dict[str, FleetSettings] = field(default_factory=dict)
+    # -c/--config: the one wrangler config to read (relative to root, "/" separators)
+    only_config: str | None = None
 
     def database(self, name: str) -> DatabaseSettings:
         """Settings of database ``name`` (defaults when it has no section)."""
@@ -118,15 +120,45 @@ def check_wait(name: str, seconds: float, file: Path | None = None) -> float:
     return float(seconds)
 
 
-def load_settings(root: str | Path | None = None) -> Settings:
+def load_settings(root: str | Path | None = None, config: str | Path | None = None) -> Settings:
     """Find and read ``workspace.toml`` for ``root``.
 
     With no root given (no --root, no ORCHESTRATE_ROOT), look upward from the current
     directory for ``workspace.toml``, as git, npm and wrangler look upward; none found
-    means the current directory.
+    means the current directory. ``config`` (``-c/--config``) narrows discovery to that
+    one wrangler config, as wrangler takes it; without a root it also picks the root.
     """
     given = root if root is not None else os.environ.get("ORCHESTRATE_ROOT")
-    start = Path(given) if given is not None else _upward(Path.cwd())
+    chosen = None
+    if config is not None:
+        refuse_unreadable_config(Path(config))
+        chosen = Path(config).resolve()
+    start = Path(given) if given is not None else _start(chosen)
+    settings = _load_from(start)
+    return settings if chosen is None else _narrowed(settings, chosen)
+
+
+def _start(config: Path | None) -> Path:
+    """The root to use: upward from the current directory, or from ``-c``'s directory
+    when the config lies outside that."""
+    found = _upward(Path.cwd())
+    if config is None or config.is_relative_to(found.resolve()):
+        return found
+    return _upward(config.parent)
+
+
+def _narrowed(settings: Settings, config: Path) -> Settings:
+    if not config.is_relative_to(settings.root):
+        raise UsageError(
+            f"--config {config} is outside the workspace root {settings.root}",
+            hint="pass --root DIR that contains it",
+        )
+    relative = config.relative_to(settings.root).as_posix()
+    sources = dict(settings.sources) | {"only_config": "command line"}
+    return replace(settings, only_config=relative, sources=sources)
+
+
+def _load_from(start: Path) -> Settings:
     if not start.is_dir():
         raise ConfigError(f"workspace root {start} is not a directory", hint="pass --root DIR")
     path = start / WORKSPACE_FILE
@@ -179,6 +211,22 @@ _KINDS = (
 def file_kind(mode: int) -> str:
     """What a non-regular file is, in words ("a FIFO", "a character device", ...)."""
     return next((words for test, words in _KINDS if test(mode)), "not a regular file")
+
+
+def refuse_unreadable_config(path: Path) -> None:
+    """``-c FILE`` must name a regular file (not a directory, FIFO or device) under the cap."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise ConfigError(_unopenable(path, exc), file=str(path)) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(
+            f"is {file_kind(info.st_mode)}; a config must be a regular file", file=str(path)
+        )
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"is over {MAX_CONFIG_BYTES} bytes, more than a config may have", file=str(path)
+        )
 
 
 def read_config_bytes(path: Path, limit: int = MAX_CONFIG_BYTES) -> bytes:

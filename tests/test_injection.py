@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator import __version__
 from orchestrator.model import Binding, Database
 from orchestrator.runner.job import restore_command
 from tests.apply.helpers import cli, state_path
@@ -53,7 +54,7 @@ def test_npm_scripts_pass_a_hostile_name_as_one_argument(tmp_path: Path) -> None
     script = next(v for k, v in scripts.items() if k.startswith("migrate:") and "--db" in v)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    fake = bin_dir / "orchestrate"  # records its argv instead of applying
+    fake = bin_dir / "pipx"  # records its argv instead of running orchestrate
     fake.write_text('#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n')
     fake.chmod(0o755)
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
@@ -61,7 +62,8 @@ def test_npm_scripts_pass_a_hostile_name_as_one_argument(tmp_path: Path) -> None
         ["sh", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
     )
     assert not (tmp_path / "pwned").exists()
-    assert done.stdout.splitlines() == ["apply", "--db", EVIL], done
+    assert done.stdout.splitlines()[-3:] == ["apply", "--db", EVIL], done
+    assert done.stdout.splitlines()[:3] == ["run", "--spec", f"d1-orchestrate=={__version__}"]
 
 
 def test_local_and_remote_together_are_a_usage_error(tmp_path: Path) -> None:

@@ -53,7 +53,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show tracebacks for errors (before or after the command)."
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
@@ -171,6 +173,7 @@ COMMAND_MODULES = {
     "types": "schema",
     "seed": "schema",
     "recreate": "schema",
+    "ci": "ci",
 }
 
 

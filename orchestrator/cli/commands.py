@@ -2,6 +2,7 @@
 
 from orchestrator.cli import app
 from orchestrator.cli import apply as _apply  # noqa: F401
+from orchestrator.cli import ci as _ci  # noqa: F401
 from orchestrator.cli import dashboard as _dashboard  # noqa: F401
 from orchestrator.cli import history as _history  # noqa: F401
 from orchestrator.cli import lifecycle as _lifecycle  # noqa: F401

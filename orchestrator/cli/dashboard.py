@@ -8,16 +8,7 @@ import typer
 
 from orchestrator.cli import app, boundary
 from orchestrator.cli.fleet import FleetOpt, ShardOpt, fleet_request, show_status
-from orchestrator.cli.options import (
-    DbOpt,
-    EngineOpt,
-    EnvOpt,
-    FormatOpt,
-    PersistOpt,
-    RemoteOpt,
-    RootOpt,
-    check_format,
-)
+from orchestrator.cli.options import CONFIG, DB, ENV, ROOT, TARGET, Scope, formats, shared
 from orchestrator.reporting.graph import render_dot, render_graph_text, render_mermaid
 from orchestrator.reporting.output import Format, console, write_json, write_text
 from orchestrator.reporting.status import (
@@ -26,20 +17,16 @@ from orchestrator.reporting.status import (
     render_status_markdown,
     render_status_text,
 )
-from orchestrator.services import ApplyRequest, make_dashboard, make_plan
-from orchestrator.settings import load_settings
+from orchestrator.services import make_dashboard, make_plan
 
 
 @app.command()
 @boundary
+@shared(
+    DB, TARGET, ROOT, CONFIG, ENV, formats(Format.TEXT, Format.JSON, Format.MARKDOWN, Format.HTML)
+)
 def status(
-    root: RootOpt = None,
-    env: EnvOpt = None,
-    db: DbOpt = None,
-    remote: RemoteOpt = False,
-    engine: EngineOpt = None,
-    persist_to: PersistOpt = None,
-    output: FormatOpt = "text",
+    scope: Scope,
     exit_code: Annotated[
         bool, typer.Option("--exit-code", help="Exit 1 when anything is pending or changed.")
     ] = False,
@@ -50,11 +37,11 @@ def status(
 
     Example: [bold]orchestrate status --remote --exit-code[/]   ·   [bold]orchestrate status --fleet tenants --remote[/]
     """
-    fmt = check_format(output, Format.TEXT, Format.JSON, Format.MARKDOWN, Format.HTML)
+    fmt = scope.format
     if fleet is not None:
-        fleet_run = fleet_request(load_settings(root), fleet, remote, persist_to, shard)
+        fleet_run = fleet_request(scope.settings(), fleet, scope.remote, scope.persist_to, shard)
         raise typer.Exit(show_status(fleet_run, fmt))
-    request = ApplyRequest(load_settings(root), env, tuple(db or ()), remote, engine, persist_to)
+    request = scope.request()
     board = make_dashboard(request)
     if fmt is Format.JSON:
         write_json(dashboard_to_dict(board))
@@ -69,20 +56,14 @@ def status(
 
 @app.command()
 @boundary
-def graph(
-    root: RootOpt = None,
-    env: EnvOpt = None,
-    db: DbOpt = None,
-    output: Annotated[
-        str, typer.Option("--format", "-f", help="mermaid, dot or text.")
-    ] = "mermaid",
-) -> None:
+@shared(DB, ROOT, CONFIG, ENV, formats(Format.MERMAID, Format.DOT, Format.TEXT))
+def graph(scope: Scope) -> None:
     """Each database's plan graph (inferred cross-package edges marked) and the database graph.
 
     Example: [bold]orchestrate graph --db create-something-db --format mermaid[/]
     """
-    fmt = check_format(output, Format.MERMAID, Format.DOT, Format.TEXT)
-    plan = make_plan(load_settings(root), env, tuple(db or ()))
+    fmt = scope.format
+    plan = make_plan(scope.settings(), scope.env, scope.db)
     render = {
         Format.MERMAID: render_mermaid,
         Format.DOT: render_dot,

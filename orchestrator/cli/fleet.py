@@ -24,10 +24,12 @@ if TYPE_CHECKING:
 # --fleet is given: importing it with every `plan`, `apply` and `status` cost ~0.25 s.
 
 FleetOpt = Annotated[
-    str | None, typer.Option("--fleet", help="A [fleets.NAME] of workspace.toml: its members.")
+    str | None,
+    typer.Option("--fleet", metavar="NAME", help="A [fleets.NAME] of workspace.toml: its members."),
 ]
 ShardOpt = Annotated[
-    str | None, typer.Option("--shard", help="Only shard I/N of the members (CI matrix jobs).")
+    str | None,
+    typer.Option("--shard", metavar="I/N", help="Only shard I/N of the members (CI matrix jobs)."),
 ]
 
 

@@ -14,6 +14,8 @@ from typing import Any
 from typer._click.exceptions import UsageError as _UsageError  # prints "Error: …", exits 2
 from typer.core import TyperGroup
 
+from orchestrator.cli.helptext import tidy_command, workflow_order
+
 CONTRADICTIONS = (("--local", "--remote"),)
 
 
@@ -34,9 +36,31 @@ def refuse_contradictions(args: Sequence[str]) -> None:
         raise _UsageError(f"{found[0]} and {found[1]} contradict each other: pass one")
 
 
+def debug_first(args: Sequence[str]) -> list[str]:
+    """``--debug`` anywhere before ``--`` (``orchestrate plan --debug``), moved to the front,
+    where the group reads it: wrangler takes its global flags after the command too."""
+    end = list(args).index("--") if "--" in args else len(args)
+    if "--debug" not in args[:end]:
+        return list(args)
+    rest = [a for i, a in enumerate(args) if i >= end or a != "--debug"]
+    return ["--debug", *rest]
+
+
 class GuardedGroup(TyperGroup):
-    """The app's command group: refuses contradicting flags before any command runs."""
+    """The app's command group: refuses contradicting flags before any command runs,
+    reads ``--debug`` anywhere, lists commands in workflow order with plain help."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         refuse_contradictions(args)
-        return list(super().parse_args(ctx, args))
+        return list(super().parse_args(ctx, debug_first(args)))
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return workflow_order(list(super().list_commands(ctx)))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        return tidy_command(command, ctx) if command is not None else None
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        tidy_command(self, ctx)
+        super().format_help(ctx, formatter)

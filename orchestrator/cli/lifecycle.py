@@ -9,15 +9,17 @@ import typer
 
 from orchestrator.cli import app, boundary
 from orchestrator.cli.options import (
-    EngineOpt,
-    EnvOpt,
-    FormatOpt,
-    PersistOpt,
-    RemoteOpt,
-    RootOpt,
-    check_format,
+    CONFIG,
+    ENV,
+    ONE_DB,
+    ROOT,
+    TARGET,
+    WORKSPACE,
+    Scope,
+    formats,
+    shared,
+    yes,
 )
-from orchestrator.engines.select import choose_engine
 from orchestrator.errors import UsageError
 from orchestrator.lifecycle.baseline import preview_baseline, record_baseline
 from orchestrator.lifecycle.new import create_migration
@@ -28,16 +30,24 @@ from orchestrator.lifecycle.targets import discover_everything, find_database
 from orchestrator.lifecycle.workspace_file import init_workspace
 from orchestrator.reporting import lifecycle as report
 from orchestrator.reporting.output import Format, console, write_json
-from orchestrator.settings import load_settings
 
-OneDbOpt = Annotated[str, typer.Option("--db", help="The database (name or id).")]
-YesOpt = Annotated[bool, typer.Option("--yes", help="Write; without it, only show.")]
+WRITE = yes("Write; without it, only show what would be written.")
+# The word these commands took before -y/--yes: still read, with a warning.
+OldWriteOpt = Annotated[bool, typer.Option("--write", hidden=True)]
+
+
+def confirmed(yes: bool, old_write: bool) -> bool:
+    """``--yes``, or the deprecated ``--write`` (said once on stderr)."""
+    if old_write:
+        typer.echo("warning: --write is now -y/--yes; --write will go away", err=True)
+    return yes or old_write
 
 
 @app.command()
 @boundary
+@shared(ROOT, CONFIG)
 def init(
-    root: RootOpt = None,
+    scope: Scope,
     npm_scripts: Annotated[
         bool, typer.Option("--npm-scripts", help="Add migrate:* scripts to package.json.")
     ] = False,
@@ -46,7 +56,7 @@ def init(
 
     Example: [bold]orchestrate init --npm-scripts[/]
     """
-    settings = load_settings(root)
+    settings = scope.settings()
     envs, databases = discover_everything(settings)
     report.render_init(console(), init_workspace(settings, databases))
     if npm_scripts:
@@ -56,20 +66,23 @@ def init(
 
 @app.command()
 @boundary
+@shared(WORKSPACE)
 def new(
+    scope: Scope,
     package: Annotated[str, typer.Argument(help="Package path or name, e.g. packages/io or io.")],
     title: Annotated[str, typer.Argument(help='What it does, e.g. "add user plugins".')],
     binding: Annotated[
-        str | None, typer.Option("--binding", help="The D1 binding, when the package has several.")
+        str | None,
+        typer.Option(
+            "--binding", metavar="NAME", help="The D1 binding, when the package has several."
+        ),
     ] = None,
-    env: EnvOpt = None,
-    root: RootOpt = None,
 ) -> None:
     """Create the next migration of a package, numbered across every source of its database.
 
     Example: [bold]orchestrate new io "add user plugins"[/]
     """
-    created = create_migration(load_settings(root), package, title, binding, env)
+    created = create_migration(scope.settings(), package, title, binding, scope.env)
     typer.echo(report.shown_path(created.path))
     after = f" (after {created.previous})" if created.previous else ""
     typer.echo(f"{created.number:04d} is the next number of {created.database}{after}", err=True)
@@ -77,28 +90,27 @@ def new(
 
 @app.command()
 @boundary
+@shared(
+    TARGET, ROOT, CONFIG, yes("Rename; without it, only show."), formats(Format.TEXT, Format.JSON)
+)
 def normalize(
-    root: RootOpt = None,
-    write: Annotated[bool, typer.Option("--write", help="Rename; without it, only show.")] = False,
+    scope: Scope,
     sync_ledgers: Annotated[
         bool, typer.Option("--sync-ledgers", help="Also add wrangler's ledger rows now.")
     ] = False,
-    remote: RemoteOpt = False,
-    engine: EngineOpt = None,
-    persist_to: PersistOpt = None,
-    output: FormatOpt = "text",
+    old_write: OldWriteOpt = False,
 ) -> None:
     """Rename migrations to 4-digit NNNN_description.sql (git mv when tracked).
 
-    Example: [bold]orchestrate normalize --write --sync-ledgers --local[/]
+    Example: [bold]orchestrate normalize --yes --sync-ledgers --local[/]
     """
-    fmt = check_format(output, Format.TEXT, Format.JSON)
+    write = confirmed(scope.yes, old_write)
     if sync_ledgers and not write:
-        raise UsageError("--sync-ledgers writes to ledgers; pass --write as well")
-    settings = load_settings(root)
-    target = choose_engine(settings, remote, engine, persist_to) if sync_ledgers else None
+        raise UsageError("--sync-ledgers writes to ledgers; pass --yes as well")
+    settings = scope.settings()
+    target = scope.target(settings) if sync_ledgers else None
     result = normalize_workspace(settings, write, target)
-    if fmt is Format.JSON:
+    if scope.format is Format.JSON:
         write_json(report.normalized_to_dict(result, write))
     else:
         report.render_normalized(console(), result, write)
@@ -107,28 +119,20 @@ def normalize(
 
 @app.command()
 @boundary
+@shared(ONE_DB, TARGET, ROOT, CONFIG, ENV, WRITE, formats(Format.TEXT, Format.JSON))
 def baseline(
-    db: OneDbOpt,
-    to: Annotated[int, typer.Option("--to", help="Record migrations up to NNNN.")],
-    root: RootOpt = None,
-    env: EnvOpt = None,
-    remote: RemoteOpt = False,
-    engine: EngineOpt = None,
-    persist_to: PersistOpt = None,
-    yes: YesOpt = False,
-    output: FormatOpt = "text",
+    scope: Scope,
+    to: Annotated[int, typer.Option("--to", metavar="NNNN", help="Record migrations up to NNNN.")],
 ) -> None:
     """Record migrations up to NNNN as applied without running them (databases migrated by hand).
 
     Example: [bold]orchestrate baseline --db io-db --to 12 --remote --yes[/]
     """
-    fmt = check_format(output, Format.TEXT, Format.JSON)
-    settings = load_settings(root)
-    database = find_database(settings, env, db)
-    target = choose_engine(settings, remote, engine, persist_to)
-    record = record_baseline if yes else preview_baseline
-    result = record(target, database, settings, to)
-    if fmt is Format.JSON:
+    settings = scope.settings()
+    database = find_database(settings, scope.env, scope.one_db)
+    record = record_baseline if scope.yes else preview_baseline
+    result = record(scope.target(settings), database, settings, to)
+    if scope.format is Format.JSON:
         write_json(report.baseline_to_dict(result))
     else:
         report.render_baseline(console(), result)
@@ -136,30 +140,27 @@ def baseline(
 
 @app.command()
 @boundary
-def adopt(
-    db: OneDbOpt,
-    root: RootOpt = None,
-    env: EnvOpt = None,
-    remote: RemoteOpt = False,
-    engine: EngineOpt = None,
-    persist_to: PersistOpt = None,
-    write: Annotated[
-        bool, typer.Option("--write", help="Record the baseline; without it, only show.")
-    ] = False,
-    output: FormatOpt = "text",
-) -> None:
+@shared(
+    ONE_DB,
+    TARGET,
+    ROOT,
+    CONFIG,
+    ENV,
+    yes("Record the baseline; without it, only show."),
+    formats(Format.TEXT, Format.JSON),
+)
+def adopt(scope: Scope, old_write: OldWriteOpt = False) -> None:
     """Infer how far a database without a ledger was migrated by hand, from its schema.
 
-    Example: [bold]orchestrate adopt --db io-db --remote --write[/]
+    Example: [bold]orchestrate adopt --db io-db --remote --yes[/]
     """
-    fmt = check_format(output, Format.TEXT, Format.JSON)
-    settings = load_settings(root)
-    database = find_database(settings, env, db)
-    target = choose_engine(settings, remote, engine, persist_to)
+    write = confirmed(scope.yes, old_write)
+    settings = scope.settings()
+    database = find_database(settings, scope.env, scope.one_db)
     from orchestrator.lifecycle.adopt import adopt_database  # lazily: it loads the shadow replay
 
-    result = adopt_database(target, database, settings, write)
-    if fmt is Format.JSON:
+    result = adopt_database(scope.target(settings), database, settings, write)
+    if scope.format is Format.JSON:
         write_json(report.adoption_to_dict(result))
     else:
         report.render_adoption(console(), result)
@@ -168,29 +169,23 @@ def adopt(
 
 @app.command()
 @boundary
+@shared(ONE_DB, TARGET, ROOT, CONFIG, ENV, WRITE, formats(Format.TEXT, Format.JSON))
 def repair(
-    db: OneDbOpt,
+    scope: Scope,
     file: Annotated[
-        str | None, typer.Option("--file", help="Only this migration (path or name).")
+        str | None,
+        typer.Option("--file", metavar="FILE", help="Only this migration (path or name)."),
     ] = None,
-    root: RootOpt = None,
-    env: EnvOpt = None,
-    remote: RemoteOpt = False,
-    engine: EngineOpt = None,
-    persist_to: PersistOpt = None,
-    yes: YesOpt = False,
-    output: FormatOpt = "text",
 ) -> None:
     """Accept changed migration files after review: record the new checksums, keep the old.
 
     Example: [bold]orchestrate repair --db io-db --file 009_user_plugins.sql --yes[/]
     """
-    fmt = check_format(output, Format.TEXT, Format.JSON)
-    settings = load_settings(root)
-    database = find_database(settings, env, db)
-    target = choose_engine(settings, remote, engine, persist_to)
-    result = (record_repair if yes else preview_repair)(target, database, settings, file)
-    if fmt is Format.JSON:
+    settings = scope.settings()
+    database = find_database(settings, scope.env, scope.one_db)
+    record = record_repair if scope.yes else preview_repair
+    result = record(scope.target(settings), database, settings, file)
+    if scope.format is Format.JSON:
         write_json(report.repair_to_dict(result))
     else:
         report.render_repair(console(), result)

@@ -6,48 +6,26 @@ import typer
 
 from orchestrator.cli import app, boundary
 from orchestrator.cli.fleet import FleetOpt, ShardOpt, fleet_request, show_plan
-from orchestrator.cli.options import (
-    DbOpt,
-    EngineOpt,
-    EnvOpt,
-    FormatOpt,
-    PersistOpt,
-    RemoteOpt,
-    RootOpt,
-    check_format,
-)
-from orchestrator.engines.select import choose_engine
+from orchestrator.cli.options import CONFIG, DB, ENV, ROOT, TARGET, Scope, formats, shared
 from orchestrator.reporting.output import Format, console, write_json, write_text
 from orchestrator.reporting.plan import plan_to_dict, render_plan_markdown, render_plan_text
 from orchestrator.services import make_plan
-from orchestrator.settings import load_settings
 
 
 @app.command()
 @boundary
-def plan(
-    root: RootOpt = None,
-    env: EnvOpt = None,
-    db: DbOpt = None,
-    output: FormatOpt = "text",
-    remote: RemoteOpt = False,
-    engine: EngineOpt = None,
-    persist_to: PersistOpt = None,
-    fleet: FleetOpt = None,
-    shard: ShardOpt = None,
-) -> None:
+@shared(DB, TARGET, ROOT, CONFIG, ENV, formats(Format.TEXT, Format.JSON, Format.MARKDOWN))
+def plan(scope: Scope, fleet: FleetOpt = None, shard: ShardOpt = None) -> None:
     """Show each database's migrations in apply order, with their status on the
     target (read-only: a missing ledger means nothing is applied) and problems.
 
     Example: [bold]orchestrate plan --db io-db --format json[/]   ·   [bold]orchestrate plan --fleet tenants --remote[/]
     """
-    fmt = check_format(output, Format.TEXT, Format.JSON, Format.MARKDOWN)
-    settings = load_settings(root)
+    fmt, settings = scope.format, scope.settings()
     if fleet is not None:
-        fleet_run = fleet_request(settings, fleet, remote, persist_to, shard)
+        fleet_run = fleet_request(settings, fleet, scope.remote, scope.persist_to, shard)
         raise typer.Exit(show_plan(fleet_run, fmt))
-    target = choose_engine(settings, remote, engine, persist_to)
-    result = make_plan(settings, env, tuple(db or ()), target)
+    result = make_plan(settings, scope.env, scope.db, scope.target(settings))
     if fmt is Format.JSON:
         write_json(plan_to_dict(result))
     elif fmt is Format.MARKDOWN:

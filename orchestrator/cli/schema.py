@@ -6,6 +6,7 @@ import os
 import shlex
 import subprocess
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -13,14 +14,14 @@ import typer
 
 from orchestrator.cli import app, boundary, fail
 from orchestrator.cli.options import (
-    DbOpt,
-    EngineOpt,
-    EnvOpt,
-    FormatOpt,
-    PersistOpt,
-    RemoteOpt,
-    RootOpt,
-    check_format,
+    DB,
+    ONE_DB,
+    TARGET,
+    WORKSPACE,
+    Scope,
+    formats,
+    shared,
+    yes,
 )
 from orchestrator.errors import UsageError
 from orchestrator.reporting.apply import run_to_dict
@@ -40,8 +41,7 @@ from orchestrator.schema.revert import revert_migration
 from orchestrator.schema.seeds import SeedRequest, seed_databases
 from orchestrator.schema.types import check_types, generate_types
 from orchestrator.schema.verify import record_report, verify_databases
-from orchestrator.services import ApplyRequest
-from orchestrator.settings import Settings, load_settings
+from orchestrator.settings import Settings
 
 WriteOpt = Annotated[
     bool, typer.Option("--write", help="Write the migration file (default: print it).")
@@ -50,17 +50,14 @@ WriteOpt = Annotated[
 
 @app.command()
 @boundary
+@shared(DB, TARGET, WORKSPACE, formats(Format.TEXT, Format.JSON, Format.MARKDOWN))
 def verify(
-    db: DbOpt = None,
-    root: RootOpt = None,
-    env: EnvOpt = None,
-    remote: RemoteOpt = False,
-    engine: EngineOpt = None,
-    persist_to: PersistOpt = None,
-    output: FormatOpt = "text",
+    scope: Scope,
     types: Annotated[
         Path | None,
-        typer.Option("--types", help="Instead: check a committed `orchestrate types` file."),
+        typer.Option(
+            "--types", metavar="FILE", help="Instead: check a committed `orchestrate types` file."
+        ),
     ] = None,
 ) -> None:
     """Schema drift: compare each target's schema with what its applied migrations
@@ -69,10 +66,10 @@ def verify(
 
     Example: [bold]orchestrate verify --db io-db --remote --format json[/]   ·   [bold]orchestrate verify --types src/db-types.ts[/]
     """
-    fmt = check_format(output, Format.TEXT, Format.JSON, Format.MARKDOWN)
+    fmt = scope.format
     if types is not None:
-        _verify_types(load_settings(root), types, db, env, fmt)
-    request = ApplyRequest(load_settings(root), env, tuple(db or ()), remote, engine, persist_to)
+        _verify_types(scope.settings(), types, scope.db, scope.env, fmt)
+    request = scope.request()
     report = verify_databases(request)
     record_report(request, report)
     if fmt is Format.JSON:
@@ -86,19 +83,21 @@ def verify(
 
 @app.command()
 @boundary
+@shared(ONE_DB, WORKSPACE)
 def recreate(
+    scope: Scope,
     table: Annotated[str, typer.Argument(help="The table whose definition changes.")],
-    db: Annotated[str, typer.Option("--db", help="Its database (name or id).")],
-    sql: Annotated[str | None, typer.Option("--sql", help="The new CREATE TABLE.")] = None,
+    sql: Annotated[
+        str | None, typer.Option("--sql", metavar="SQL", help="The new CREATE TABLE.")
+    ] = None,
     sql_file: Annotated[
-        Path | None, typer.Option("--sql-file", help="Read the new CREATE TABLE from a file.")
+        Path | None,
+        typer.Option("--sql-file", metavar="FILE", help="Read the new CREATE TABLE from a file."),
     ] = None,
     edit: Annotated[
         bool, typer.Option("--edit", help="Edit the current definition in $EDITOR.")
     ] = False,
     write: WriteOpt = False,
-    root: RootOpt = None,
-    env: EnvOpt = None,
 ) -> None:
     """A migration that changes TABLE's definition without losing its rows or its
     children's on D1 (foreign keys stay on there). Without a new definition it recreates
@@ -106,7 +105,7 @@ def recreate(
 
     Example: [bold]orchestrate recreate templates --db templates-platform-db --edit --write[/]
     """
-    settings = load_settings(root)
+    settings, db, env = scope.settings(), scope.one_db, scope.env
     definition = _definition(settings, db, table, env, sql, sql_file, edit)
     emit(settings, recreate_migration(settings, db, table, definition, env), write)
 
@@ -164,17 +163,18 @@ def emit(settings: Settings, generated: Generated, write: bool) -> None:
 
 @app.command()
 @boundary
+@shared(WORKSPACE)
 def revert(
+    scope: Scope,
     migration: Annotated[str, typer.Argument(help="The migration to undo: its file or NNNN_name.")],
     db: Annotated[
-        str | None, typer.Option("--db", help="Its database, when the file feeds several.")
+        str | None,
+        typer.Option("--db", metavar="NAME", help="Its database, when the file feeds several."),
     ] = None,
     write: WriteOpt = False,
     force: Annotated[
         bool, typer.Option("--force", help="Write it even when `check` would report errors.")
     ] = False,
-    root: RootOpt = None,
-    env: EnvOpt = None,
 ) -> None:
     """Generate NNNN_revert_<name>.sql, the next migration, that takes the schema back to
     before MIGRATION; its header says what data cannot come back. Exit 1 when the revert
@@ -183,8 +183,8 @@ def revert(
 
     Example: [bold]orchestrate revert 0012_stripe_events --write[/]
     """
-    settings = load_settings(root)
-    generated = revert_migration(settings, migration, db, env)
+    settings = scope.settings()
+    generated = revert_migration(settings, migration, db, scope.env)
     if write and generated.errors and not force:
         for error in generated.errors:
             fail(f"where it would run, `orchestrate check` reports {error}")
@@ -195,7 +195,7 @@ def revert(
 
 
 def _verify_types(
-    settings: Settings, path: Path, db: list[str] | None, env: str | None, fmt: Format
+    settings: Settings, path: Path, db: tuple[str, ...], env: str | None, fmt: Format
 ) -> None:
     if db and len(db) > 1:
         raise UsageError("--types checks one database; give --db once")
@@ -209,20 +209,20 @@ def _verify_types(
 
 @app.command()
 @boundary
+@shared(ONE_DB, WORKSPACE)
 def types(
-    db: Annotated[str, typer.Option("--db", help="The database (name or id).")],
+    scope: Scope,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write the file here (default: print it).")
+        Path | None,
+        typer.Option("--out", metavar="FILE", help="Write the file here (default: print it)."),
     ] = None,
-    root: RootOpt = None,
-    env: EnvOpt = None,
 ) -> None:
     """TypeScript row interfaces for every table, from the schema after all migrations;
     commit the file and let `orchestrate verify --types FILE` keep it honest.
 
     Example: [bold]orchestrate types --db io-db --out packages/io/src/db-types.ts[/]
     """
-    generated = generate_types(load_settings(root), db, env)
+    generated = generate_types(scope.settings(), scope.one_db, scope.env)
     if out is None:
         write_text(generated.text)
         return
@@ -232,30 +232,47 @@ def types(
 
 @app.command()
 @boundary
+@shared(
+    DB,
+    TARGET,
+    WORKSPACE,
+    yes("Allow the dev seeds (test data) on a remote database."),
+    formats(Format.TEXT, Format.JSON),
+)
 def seed(
-    env: Annotated[
-        str, typer.Option("--env", help="The seed set: seeds/<env>/ (dev, production …).")
-    ],
-    db: DbOpt = None,
-    remote: RemoteOpt = False,
-    yes: Annotated[
-        bool, typer.Option("--yes", help="Allow dev seeds on a remote database.")
-    ] = False,
-    engine: EngineOpt = None,
-    persist_to: PersistOpt = None,
-    root: RootOpt = None,
-    output: FormatOpt = "text",
+    scope: Scope,
+    seed_set: Annotated[
+        str | None,
+        typer.Option(
+            "--set", "-s", metavar="NAME", help="The seed set: seeds/NAME/ (dev, production …)."
+        ),
+    ] = None,
 ) -> None:
-    """Run the seeds/<env>/NNNN_*.sql files next to each migrations directory, in order,
+    """Run the seeds/<set>/NNNN_*.sql files next to each migrations directory, in order,
     each once and atomically with its _seeds row, on fully migrated databases only.
+    Without -e/--env, a config that binds D1 in \\[env.<set>] is seeded there.
 
-    Example: [bold]orchestrate seed --env dev[/]   ·   [bold]orchestrate seed --env production --remote --db io-db[/]
+    Example: [bold]orchestrate seed --set dev[/]   ·   [bold]orchestrate seed --set production --remote --db io-db[/]
     """
-    fmt = check_format(output, Format.TEXT, Format.JSON)
-    target = ApplyRequest(load_settings(root), env, tuple(db or ()), remote, engine, persist_to)
-    run = seed_databases(SeedRequest(target, env, yes))
-    if fmt is Format.JSON:
-        write_json({"env": env, **run_to_dict(run)})
+    name, env = seed_names(seed_set, scope.env)
+    run = seed_databases(SeedRequest(replace(scope, env=env).request(), name, scope.yes))
+    if scope.format is Format.JSON:
+        write_json({"env": name, **run_to_dict(run)})
     else:
-        render_seed_summary(console(), run, env)
+        render_seed_summary(console(), run, name)
     raise typer.Exit(0 if run else 1)
+
+
+def seed_names(seed_set: str | None, env: str | None) -> tuple[str, str | None]:
+    """The seed set and the wrangler env. ``seed --env NAME`` without ``--set`` is the old
+    spelling: NAME is then the seed set, as before, with a warning."""
+    if seed_set is not None:
+        return seed_set, env
+    if env is None:
+        raise UsageError("name the seed set with --set NAME", hint="e.g. --set dev")
+    typer.echo(
+        f"warning: seed --env {env} naming the seed set is deprecated; use --set {env} "
+        "(-e/--env names a wrangler environment)",
+        err=True,
+    )
+    return env, None

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from orchestrator.discovery.sources import Source, read_source
-from orchestrator.discovery.walk import walk_tree
+from orchestrator.discovery.walk import Tree, walk_tree
 from orchestrator.discovery.wrangler import ConfigBindings, is_placeholder_id, read_config
 from orchestrator.errors import UsageError
 from orchestrator.model import Binding, Database, Problem, Severity, Workspace
@@ -19,7 +19,7 @@ from orchestrator.settings import Settings
 def discover_workspace(settings: Settings, env: str | None = None) -> Workspace:
     """Walk ``settings.root`` and gather every database, its bindings and migrations."""
     root = settings.root
-    tree = walk_tree(root, settings.include, settings.exclude, settings.include_ignored)
+    tree = workspace_tree(settings)
     problems: list[Problem] = [_shadowed(chosen, other) for chosen, other in tree.shadowed]
     problems += [_gitignored(config) for config in tree.ignored]
     configs = {config: read_config(root, config, env) for config in tree.configs}
@@ -37,6 +37,14 @@ def discover_workspace(settings: Settings, env: str | None = None) -> Workspace:
     names = tuple(db.name for db in databases)
     envs = tuple(sorted({name for read in configs.values() for name in read.envs}))
     return Workspace(str(root), env, databases, tuple(problems), packages, names, envs, d1_envs)
+
+
+def workspace_tree(settings: Settings) -> Tree:
+    """The configs and migration directories to read: every one under the root, or just
+    the config ``-c/--config`` names (its package alone, as wrangler takes it)."""
+    if settings.only_config is not None:
+        return Tree(configs=(settings.only_config,), shadowed=(), migration_dirs=())
+    return walk_tree(settings.root, settings.include, settings.exclude, settings.include_ignored)
 
 
 def _nothing_found(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from orchestrator.discovery import check_env, discover_workspace
 from orchestrator.errors import UsageError
-from orchestrator.model import Workspace
+from orchestrator.model import Database, Workspace
 from orchestrator.settings import Settings
 
 
@@ -25,23 +25,41 @@ def load_workspace(
 
 
 def select_databases(workspace: Workspace, names: tuple[str, ...]) -> Workspace:
-    """Keep the databases named by name or id; an unknown name is a usage error."""
+    """Keep the databases named by name, id or binding name; an unknown name is a usage error."""
     if not names:
         return workspace
-    known = {db.name: db for db in workspace.databases} | {db.key: db for db in workspace.databases}
-    for name in names:
-        if name not in known:
-            close = difflib.get_close_matches(name, [db.name for db in workspace.databases], n=1)
-            hint = f"did you mean {close[0]!r}?" if close else "run `orchestrate plan` to list them"
-            env = f" in env {workspace.env!r}" if workspace.env else ""
-            raise UsageError(f"no database called {name!r}{env}", hint=hint)
-    chosen = {known[n].key for n in names}
+    chosen = {resolve_database(workspace, name).key for name in names}
     kept = tuple(db for db in workspace.databases if db.key in chosen)
     kept_names = {db.name for db in kept}
     problems = tuple(
         p for p in workspace.problems if p.database is None or p.database in kept_names
     )
     return replace(workspace, databases=kept, problems=problems)
+
+
+def resolve_database(workspace: Workspace, name: str) -> Database:
+    """The database ``--db name`` means: a database name, else an id, else a binding
+    name (as wrangler takes ``d1 … <name or binding>``), which must then be unambiguous."""
+    databases = workspace.databases
+    for found in (
+        [db for db in databases if db.name == name],
+        [db for db in databases if db.key == name],
+    ):
+        if found:
+            return found[0]
+    bound = [db for db in databases if any(b.binding == name for b in db.bindings)]
+    if len(bound) == 1:
+        return bound[0]
+    env = f" in env {workspace.env!r}" if workspace.env else ""
+    if bound:
+        listed = ", ".join(db.name for db in bound)
+        raise UsageError(
+            f"binding {name!r} names {len(bound)} databases{env}: {listed}",
+            hint="pass --db with one of these names, or -c CONFIG for one package",
+        )
+    close = difflib.get_close_matches(name, [db.name for db in databases], n=1)
+    hint = f"did you mean {close[0]!r}?" if close else "run `orchestrate plan` to list them"
+    raise UsageError(f"no database called {name!r}{env}", hint=hint)
 
 
 def display_root(settings: Settings) -> str:

@@ -1,6 +1,9 @@
 """``orchestrate init --npm-scripts``: ``migrate:*`` scripts in the root ``package.json``.
 
 The team's habit (``npm run migrate:all``) keeps working, now through orchestrate.
+Each script runs orchestrate through ``pipx run``, pinned to the version that wrote it:
+a teammate who has installed nothing but pipx (no orchestrate, no venv) gets that very
+version, cached by pipx, and every teammate runs the same one.
 The file is rewritten the way npm itself rewrites it: same indent, same line
 endings, same key order, same trailing newline. A script the user defined with
 another command is kept and reported; one orchestrate wrote earlier is updated.
@@ -15,12 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.commandline import shell_word
+from orchestrator import __version__
+from orchestrator.commandline import shell_command, shell_word
 from orchestrator.errors import ConfigError, UsageError
 from orchestrator.model import Database
 
 PACKAGE_JSON = "package.json"
-OURS = "orchestrate "
+DISTRIBUTION = "d1-orchestrate"
+# How a script starts orchestrate; scripts starting so (or with a bare "orchestrate ",
+# as earlier versions wrote them) are ours to update.
+RUN = shell_command("pipx", "run", "--spec", f"{DISTRIBUTION}=={__version__}", "orchestrate")
+OURS = ("orchestrate ", f"pipx run --spec {DISTRIBUTION}")
 
 
 @dataclass(frozen=True)
@@ -35,14 +43,14 @@ class NpmResult:
 
 def migrate_scripts(databases: tuple[Database, ...], envs: tuple[str, ...]) -> dict[str, str]:
     """``migrate:all``, ``migrate:all:remote`` and, per package with migrations, ``migrate:<package>``."""
-    every = [f"orchestrate apply --all{_env(e)}" for e in (None, *envs)]
+    every = [f"{RUN} apply --all{_env(e)}" for e in (None, *envs)]
     scripts = {
         "migrate:all": " && ".join(every),
         "migrate:all:remote": " && ".join(c + " --remote" for c in every),
     }
     for package, by_env in sorted(_feeding(databases).items()):
         commands = [
-            "orchestrate apply" + "".join(f" --db {shell_word(n)}" for n in names) + _env(env)
+            f"{RUN} apply" + "".join(f" --db {shell_word(n)}" for n in names) + _env(env)
             for env, names in sorted(by_env.items(), key=lambda i: i[0] or "")
         ]
         scripts[f"migrate:{package}"] = " && ".join(commands)

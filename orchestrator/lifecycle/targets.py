@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from orchestrator.discovery.walk import walk_tree
+from orchestrator.discovery import workspace_tree
 from orchestrator.discovery.wrangler import read_config
 from orchestrator.engines import Batch, Engine, Session, Target
 from orchestrator.engines.ledger import (
@@ -115,7 +115,7 @@ def find_database(settings: Settings, env: str | None, name: str) -> Database:
 
 def discover_envs(settings: Settings) -> tuple[str, ...]:
     """Every ``[env.NAME]`` that binds D1 somewhere in the workspace, sorted."""
-    tree = walk_tree(settings.root, settings.include, settings.exclude, settings.include_ignored)
+    tree = workspace_tree(settings)
     found = {
         env
         for config in tree.configs

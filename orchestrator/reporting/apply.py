@@ -16,6 +16,7 @@ from rich.text import Text
 from orchestrator.engines import Batch
 from orchestrator.engines.ledger import Elapsed
 from orchestrator.model import Result, RunResult, RunStatus
+from orchestrator.reporting.output import print_literal
 from orchestrator.reporting.plan import problem_dict, problem_location
 from orchestrator.runner.batches import Refusal
 from orchestrator.runner.job import Progress
@@ -106,7 +107,7 @@ def _print_restore_commands(console: Console, run: RunResult) -> None:
     if undo:
         console.print("To undo this release (Time Travel), per database:", style="bold")
     for r in undo:
-        console.print(f"  {r.restore_command}", soft_wrap=True, markup=False, highlight=False)
+        print_literal(console, f"  {r.restore_command}")
 
 
 def _where(result: Result) -> str:
@@ -166,23 +167,19 @@ def batches_to_dict(planned: Mapping[str, list[Batch] | Refusal]) -> dict[str, A
 def render_batches(console: Console, database: str, batches: list[Batch]) -> None:
     """One database's batches as SQL text with parameters in comments."""
     if not batches:
-        console.print(f"-- ===== {database}: up to date", style="dim", markup=False)
+        print_literal(console, f"-- ===== {database}: up to date", "dim")
         return
-    console.print(
-        f"-- ===== {database}: {len(batches)} batch(es) =====", style="bold cyan", markup=False
-    )
+    print_literal(console, f"-- ===== {database}: {len(batches)} batch(es) =====", "bold cyan")
     for batch in batches:
-        console.print(f"-- batch: {batch.label} (atomic)", style="cyan", markup=False)
+        print_literal(console, f"-- batch: {batch.label} (atomic)", "cyan")
         for statement in batch.statements:
-            console.print(
-                statement.text if statement.text.rstrip().endswith(";") else statement.text + ";",
-                markup=False,
-            )
+            text = statement.text
+            print_literal(console, text if text.rstrip().endswith(";") else text + ";")
             if statement.params:
                 shown = ", ".join(
                     "<elapsed ms>" if isinstance(p, Elapsed) else repr(p) for p in statement.params
                 )
-                console.print(f"--   params: {shown}", style="dim", markup=False)
+                print_literal(console, f"--   params: {shown}", "dim")
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.planning.history import FileStatus, HistoryEntry
+from orchestrator.reporting.output import print_literal
 from orchestrator.runner.batches import restore_command
 from orchestrator.services import TargetHistory
 
@@ -64,7 +65,7 @@ def render_history(console: Console, histories: Sequence[TargetHistory]) -> None
             console.print("Undo a release, and everything after it, with:", style="bold")
         for bookmark, label in releases.items():
             command = restore_command(history.database, bookmark)
-            console.print(f"  {label}: {command}", soft_wrap=True, markup=False, highlight=False)
+            print_literal(console, f"  {label}: {command}")
 
 
 def _releases(entries: Sequence[HistoryEntry]) -> dict[str, str]:

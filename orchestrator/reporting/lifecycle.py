@@ -21,11 +21,11 @@ LEDGER_NOTE = (
     "  so every renamed migration still counts as applied.",
     "- wrangler's ledger (d1_migrations) records file names. The next",
     "  `orchestrate apply` adds the new names before it runs anything;",
-    "  `orchestrate normalize --write --sync-ledgers [--local|--remote]` adds them now.",
+    "  `orchestrate normalize --yes --sync-ledgers [--local|--remote]` adds them now.",
     "  Until then, do not run `wrangler d1 migrations apply` on a database where a",
     "  renamed file was applied: wrangler would run it again.",
     "- Other copies (teammates' local state, staging, production) are brought up to",
-    "  date by their next `orchestrate apply`, or by `orchestrate normalize --write",
+    "  date by their next `orchestrate apply`, or by `orchestrate normalize --yes",
     "  --sync-ledgers` run against them once the renames are merged.",
 )
 
@@ -84,7 +84,7 @@ def render_normalized(console: Console, result: Normalized, write: bool) -> None
         return
     if plan.renames:
         done = (
-            f"Renamed {len(result.renamed)} files." if write else "Dry run: pass --write to rename."
+            f"Renamed {len(result.renamed)} files." if write else "Dry run: pass --yes to rename."
         )
         say(console, done, "green" if write else "yellow")
     _render_synced(console, result)
@@ -105,9 +105,7 @@ def _render_synced(console: Console, result: Normalized) -> None:
     current = sum(1 for s in result.synced if not s.added and not s.error)
     say(console, f"wrangler ledgers already up to date on {current} other local or remote copies")
     if any(s.error for s in result.synced):
-        say(
-            console, "Fix the above, then run `orchestrate normalize --write --sync-ledgers` again."
-        )
+        say(console, "Fix the above, then run `orchestrate normalize --yes --sync-ledgers` again.")
 
 
 def normalized_to_dict(result: Normalized, write: bool) -> dict[str, Any]:
@@ -266,11 +264,11 @@ def _render_adopt_outcome(console: Console, result: Adoption) -> None:
         return
     chosen = [t for t in result.targets if t.record]
     for t in chosen:
-        verb = "recorded" if result.written else "--write records"
+        verb = "recorded" if result.written else "--yes records"
         first, last = t.record[0].name, t.record[-1].name
         say(console, f"{result.database} ({t.target}): {verb} {first} … {last} as applied")
     if chosen and not result.written:
-        say(console, "Dry run: nothing written. Pass --write to record.", "yellow")
+        say(console, "Dry run: nothing written. Pass --yes to record.", "yellow")
 
 
 def adoption_to_dict(result: Adoption) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
+from rich.text import Text
 
 JSON_VERSION = 1
 
@@ -51,6 +52,17 @@ class SafeConsole(Console):
                 yield Segment(escape_controls(segment.text), segment.style)
             else:
                 yield segment
+
+
+def literal(text: str, style: str = "") -> Text:
+    """Text meant to be copied (SQL, a file path, an undo command): never wrapped or cut,
+    at any width, piped or not; the terminal may fold it visually, the bytes stay one line."""
+    return Text(text, style=style, no_wrap=True, overflow="ignore", end="\n")
+
+
+def print_literal(console: Console, text: str, style: str = "") -> None:
+    """Print ``text`` as it is: no hard wrap, no markup, no highlighting."""
+    console.print(literal(text, style), soft_wrap=True, markup=False, highlight=False)
 
 
 def console(stderr: bool = False, width: int | None = None) -> Console:

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from orchestrator.commandline import restore_flag, shell_command
 from orchestrator.dashboard import Dashboard, DatabaseStatus, Urgency
+from orchestrator.reporting.output import literal
 from orchestrator.reporting.page import render_status_page
 from orchestrator.reporting.plan import SEVERITY_STYLE, problem_dict, problem_location
 
@@ -176,12 +177,7 @@ def _detail_lines(row: DatabaseStatus) -> list[Text]:
         )
     if row.bookmark:
         lines.append(Text(f"  last release bookmark: {row.bookmark}", "cyan"))
-        lines.append(
-            Text(
-                f"  undo: {_undo(row.name, row.bookmark)}",
-                "dim",
-            )
-        )
+        lines.append(literal(f"  undo: {_undo(row.name, row.bookmark)}", "dim"))
     lines.extend(_problem_text(p) for p in row.problems if p.code != "ledger.changed")
     return lines
 

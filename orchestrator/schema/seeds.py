@@ -1,4 +1,4 @@
-"""``orchestrate seed --env NAME``: data files kept apart from schema migrations.
+"""``orchestrate seed --set NAME``: data files kept apart from schema migrations.
 
 Seeds live in ``seeds/<env>/NNNN_*.sql`` next to each ``migrations/`` directory that
 feeds a database (``packages/x/seeds/dev/0001_test_users.sql``). They run in number
@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
-from orchestrator.discovery import discover_workspace
+from orchestrator.discovery import check_env, discover_workspace
 from orchestrator.discovery.sources import read_source
 from orchestrator.engines import Batch, Engine, Session, Sql, Target
 from orchestrator.engines.ledger import (
@@ -92,8 +92,11 @@ def seed_databases(request: SeedRequest) -> RunResult:
 def seed_workspace(request: ApplyRequest, seed_env: str) -> tuple[Workspace, tuple[Database, ...]]:
     """The databases to seed, and the top-level ones (or parts) that wrangler env
     ``seed_env`` replaces: a config with D1 bindings in ``[env.<seed_env>]`` uses those,
-    every other config its top-level bindings."""
-    in_env = discover_workspace(request.settings, seed_env)
+    every other config its top-level bindings. An explicit ``-e/--env`` names that wrangler
+    env instead of ``seed_env``."""
+    in_env = discover_workspace(request.settings, request.env or seed_env)
+    if request.env is not None:
+        check_env(in_env)
     top = discover_workspace(request.settings, None)
     env_configs = {b.config for d in in_env.databases for b in d.bindings}
     env_keys = {d.key for d in in_env.databases}

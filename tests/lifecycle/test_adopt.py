@@ -82,7 +82,7 @@ def test_write_records_the_baseline_and_apply_finishes_the_job(monorepo: Path) -
     assert "0004_seed_core_plugins changes no structure" in out
     assert "io-db (packages/admin): no state yet" in out
 
-    code, doc = cli_json("adopt", "--db", "io-db", "--root", str(monorepo), "--write")
+    code, doc = cli_json("adopt", "--db", "io-db", "--root", str(monorepo), "--yes")
     assert code == 0 and doc["written"] is True
     assert ledger(path) == [f"{n}.sql" for n in doc["targets"][1]["record"]]
     by = {r[0] for r in query(path, "SELECT applied_by FROM _migrations")}
@@ -101,7 +101,7 @@ def test_drift_is_reported_and_nothing_is_recorded(monorepo: Path) -> None:
     path = apply_by_hand(monorepo, "agency-db", 4)
     execute(path, "ALTER TABLE leads ADD COLUMN notes TEXT;")
     before = path.read_bytes()
-    code, out, _ = cli("adopt", "--db", "agency-db", "--root", str(monorepo), "--write")
+    code, out, _ = cli("adopt", "--db", "agency-db", "--root", str(monorepo), "--yes")
     assert code == 1
     assert "matches no prefix of the plan cleanly; closest: after 0004_assessments" in out
     assert "extra: column leads.notes TEXT" in out and "missing: none" in out
@@ -115,7 +115,7 @@ def test_trailing_seed_cannot_be_told_apart_so_it_stays_pending(monorepo: Path) 
     assert code == 0
     assert "matches the schema after 0004_seed_core_plugins (4 of 12)" in out  # the longest
     assert "not provable from the schema: 0004_seed_core_plugins" in out and "left pending" in out
-    code, doc = cli_json("adopt", "--db", "io-db", "--root", str(monorepo), "--write")
+    code, doc = cli_json("adopt", "--db", "io-db", "--root", str(monorepo), "--yes")
     (target,) = [t for t in doc["targets"] if t["state"] == "matched"]
     assert code == 0 and target["record"] == ["0001_accounts", "0002_api_keys", "0003_plugins"]
 
@@ -132,7 +132,7 @@ def test_half_applied_migration_is_drift(monorepo: Path) -> None:
     path = apply_by_hand(monorepo, "io-db", 5, "packages/io")
     sixth = migration_files(monorepo, "io-db")[5].read_text()
     execute(path, sixth.split("CREATE INDEX", 1)[0])  # the table, not its indexes
-    code, doc = cli_json("adopt", "--db", "io-db", "--root", str(monorepo), "--write")
+    code, doc = cli_json("adopt", "--db", "io-db", "--root", str(monorepo), "--yes")
     assert code == 1 and doc["clean"] is False and doc["written"] is False
     target = next(t for t in doc["targets"] if t["state"] == "drift")
     assert target["through"] == "0006_workflow_runs"
@@ -151,14 +151,14 @@ def test_missing_index_is_drift_with_the_index_as_evidence(monorepo: Path) -> No
 
 def test_database_with_a_ledger_is_left_alone(monorepo: Path) -> None:
     assert cli("apply", "--db", "agency-db", "--root", str(monorepo))[0] == 0
-    code, out, _ = cli("adopt", "--db", "agency-db", "--root", str(monorepo), "--write")
+    code, out, _ = cli("adopt", "--db", "agency-db", "--root", str(monorepo), "--yes")
     assert code == 0 and "has a ledger already" in out
     assert len(ledger(state_path(monorepo, "agency-db"))) == 6
 
 
 def test_empty_database_records_nothing(monorepo: Path) -> None:
     path = apply_by_hand(monorepo, "agency-db", 0)
-    code, out, _ = cli("adopt", "--db", "agency-db", "--root", str(monorepo), "--write")
+    code, out, _ = cli("adopt", "--db", "agency-db", "--root", str(monorepo), "--yes")
     assert code == 0 and "no tables: nothing was applied" in out
     assert "_migrations" not in tables(path)
 
@@ -202,7 +202,7 @@ class TestWithRealWrangler:
         for file in migration_files(monorepo, "agency-db")[:3]:
             done = wrangler(agency, "d1", "execute", "agency-db", "--local", "--file", str(file))
             assert done.returncode == 0, done.stdout + done.stderr
-        code, doc = cli_json("adopt", "--db", "agency-db", "--root", str(monorepo), "--write")
+        code, doc = cli_json("adopt", "--db", "agency-db", "--root", str(monorepo), "--yes")
         assert code == 0, doc
         assert doc["targets"][0]["through"] == "0003_leads"
         listed = wrangler(agency, "d1", "migrations", "list", "agency-db", "--local")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.lifecycle.npm import dump_like, merge_scripts
+from orchestrator.lifecycle.npm import RUN, dump_like, merge_scripts
 from orchestrator.lifecycle.workspace_file import TOP_KEYS
 from orchestrator.settings import load_settings
 from tests.apply.helpers import cli
@@ -92,11 +92,11 @@ def test_npm_scripts_keep_formatting_and_user_scripts(monorepo: Path) -> None:
     scripts = data["scripts"]
     assert list(data) == list(json.loads(original))  # key order kept
     assert text.endswith("}\n") and '\n  "scripts": {\n    "dev": ' in text
-    assert scripts["migrate:all"].startswith("orchestrate apply --all")
+    assert scripts["migrate:all"].startswith(f"{RUN} apply --all")
     assert "--env production" in scripts["migrate:all"]
-    assert scripts["migrate:all:remote"].split(" && ")[0] == "orchestrate apply --all --remote"
-    assert scripts["migrate:analytics"] == "orchestrate apply --db create-something-db"
-    assert scripts["migrate:lms"] == "orchestrate apply --db learn-db"
+    assert scripts["migrate:all:remote"].split(" && ")[0] == f"{RUN} apply --all --remote"
+    assert scripts["migrate:analytics"] == f"{RUN} apply --db create-something-db"
+    assert scripts["migrate:lms"] == f"{RUN} apply --db learn-db"
     # The team's own wrangler script is kept, and the user is told so.
     assert scripts["migrate:io"].startswith("wrangler d1 migrations apply io-db")
     assert "kept migrate:io" in out

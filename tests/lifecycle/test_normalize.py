@@ -50,7 +50,7 @@ def test_dry_run_shows_renames_and_changes_nothing(monorepo: Path) -> None:
         in out
     )
     assert "packages/notifications/migrations/001_notification_channels.sql" in out  # env-only too
-    assert "Dry run: pass --write" in out and "nothing runs again" in out
+    assert "Dry run: pass --yes" in out and "nothing runs again" in out
     assert sorted(p.name for p in (monorepo / "packages/io/migrations").iterdir()) == before
 
 
@@ -58,7 +58,7 @@ def test_write_uses_git_mv_for_tracked_files(monorepo: Path) -> None:
     git(monorepo, "init", "-q")
     git(monorepo, "add", "packages/io")  # notifications stays untracked: plain rename
     git(monorepo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "io")
-    code, doc = cli_json("normalize", "--root", str(monorepo), "--write")
+    code, doc = cli_json("normalize", "--root", str(monorepo), "--yes")
     assert code == 0
     moves = {r["from"]: r for r in doc["renames"]}
     assert moves["packages/io/migrations/001_accounts.sql"]["git"] is True
@@ -83,7 +83,7 @@ def test_collisions_refuse_everything(tree: TreeWriter) -> None:
             "p/migrations/02_b.sql": T.format("b"),
         }
     )
-    code, out, _ = cli("normalize", "--root", str(root), "--write")
+    code, out, _ = cli("normalize", "--root", str(root), "--yes")
     assert code == 1
     assert "refused: p/migrations/001_a.sql -> p/migrations/0001_a.sql" in out
     assert "Nothing was renamed" in out
@@ -103,7 +103,7 @@ def test_existing_target_is_a_collision(tree: TreeWriter) -> None:
 
 def test_sync_ledgers_needs_write(monorepo: Path) -> None:
     code, _, err = cli("normalize", "--root", str(monorepo), "--sync-ledgers")
-    assert code == 2 and "--write" in err
+    assert code == 2 and "--yes" in err
 
 
 def test_git_runner_is_an_argument_list_never_a_shell(tree: TreeWriter) -> None:
@@ -124,7 +124,7 @@ def test_git_runner_is_an_argument_list_never_a_shell(tree: TreeWriter) -> None:
 
 def test_orchestrate_applied_three_digit_names_stay_applied(monorepo: Path) -> None:
     assert cli_json("apply", "--db", "io-db", "--root", str(monorepo))[0] == 0
-    code, doc = cli_json("normalize", "--root", str(monorepo), "--write", "--sync-ledgers")
+    code, doc = cli_json("normalize", "--root", str(monorepo), "--yes", "--sync-ledgers")
     assert code == 0
     synced = {(s["database"], s["target"]): s["added"] for s in doc["synced"]}
     assert synced[("io-db", "packages/io")] == 12
@@ -157,7 +157,7 @@ class TestWithRealWrangler:
         assert applied.returncode == 0, applied.stdout + applied.stderr
         assert pending(monorepo, "staging")["notifications-db-staging"] == 0
 
-        code, out, err = cli("normalize", "--root", str(monorepo), "--write", "--sync-ledgers")
+        code, out, err = cli("normalize", "--root", str(monorepo), "--yes", "--sync-ledgers")
         assert code == 0, err
         assert (
             "notifications-db-staging (packages/notifications): 2 wrangler ledger rows added" in out
@@ -186,14 +186,14 @@ def test_one_database_failing_to_sync_stops_no_other(monorepo: Path) -> None:
     for suffix in ("-wal", "-shm"):
         Path(f"{broken}{suffix}").unlink(missing_ok=True)
     broken.write_bytes(b"this is not a SQLite database, not even close" * 100)
-    code, doc = cli_json("normalize", "--root", str(monorepo), "--write", "--sync-ledgers")
+    code, doc = cli_json("normalize", "--root", str(monorepo), "--yes", "--sync-ledgers")
     assert code == 1 and doc["renamed"] == 14
     errors = [s for s in doc["synced"] if s["error"]]
     assert [s["database"] for s in errors] == ["io-db"]
     io = state_path(monorepo, "io-db", "packages/io")
     # io-db failed as a whole on its broken copy; the healthy copy is synced by a rerun after the fix
     broken.unlink()
-    code, doc = cli_json("normalize", "--root", str(monorepo), "--write", "--sync-ledgers")
+    code, doc = cli_json("normalize", "--root", str(monorepo), "--yes", "--sync-ledgers")
     assert code == 0 and doc["renames"] == []
     names = {r[0] for r in query(io, "SELECT name FROM d1_migrations")}
     assert "0009_user_plugins.sql" in names

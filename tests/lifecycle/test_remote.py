@@ -47,7 +47,7 @@ def test_adopt_baseline_repair_and_sync_reach_the_remote_database(
     by_hand(server, AGENCY, migration_files(monorepo, "agency-db")[:3])
     code, out, _ = cli("adopt", "--db", "io-db", "--remote", "--root", root)
     assert code == 0 and "io-db (remote): matches the schema after 0005_workflows" in out
-    assert cli("adopt", "--db", "io-db", "--remote", "--root", root, "--write")[0] == 0
+    assert cli("adopt", "--db", "io-db", "--remote", "--root", root, "--yes")[0] == 0
     code, out, _ = cli("baseline", "--db", "agency-db", "--to", "3", "--remote", "--root", root)
     assert code == 0 and "would record 3 as applied" in out
     assert (
@@ -67,7 +67,7 @@ def test_adopt_baseline_repair_and_sync_reach_the_remote_database(
     assert code == 0 and "accepted packages/io/migrations/009_user_plugins.sql" in out
     assert len(server.execute_local(IO, "SELECT * FROM _migrations_history")) == 1
 
-    code, out, _ = cli("normalize", "--write", "--sync-ledgers", "--remote", "--root", root)
+    code, out, _ = cli("normalize", "--yes", "--sync-ledgers", "--remote", "--root", root)
     assert "io-db (remote): 12 wrangler ledger rows added" in out
     assert code == 1 and "create-something-db: not synced" in out  # not created on the server
     names = {r[0] for r in server.execute_local(IO, "SELECT name FROM d1_migrations")}

@@ -1,0 +1,1 @@
+"""CI integrations: the pull-request comment and the job's step summary."""
