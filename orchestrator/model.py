@@ -60,6 +60,9 @@ class Binding:
     has_database_id: bool = True
     local_name: str = ""
     migrations_pattern: str = ""  # wrangler >= 4.98: glob relative to migrations_dir ("" = *.sql)
+    worker_name: str = (
+        ""  # the Worker's ``name`` for this env (``<name>-<env>`` unless the env sets one)
+    )
 
     @property
     def state_key(self) -> str:
@@ -130,6 +133,8 @@ class Database:
     bindings: tuple[Binding, ...]
     migrations: tuple[Migration, ...]
     depends_on: tuple[str, ...] = ()
+    # Set when ``id`` was resolved remotely by this name (a binding without ``database_id``).
+    lookup_name: str = ""
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -280,6 +285,8 @@ class RunResult:
     interrupted: bool = False
     dry_run: bool = False
     problems: tuple[Problem, ...] = ()  # workspace errors (a broken config): the run fails on them
+    # (database, id, name it was resolved by or ""), for every database of the plan
+    ids: tuple[tuple[str, str, str], ...] = ()
 
     def __bool__(self) -> bool:
         return not self.interrupted and all(self.results) and not self.problems

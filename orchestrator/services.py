@@ -90,6 +90,21 @@ def read_database_state(engine: Engine, database: Database, ledger_table: str) -
     return merge_states(states) if states else EMPTY_STATE
 
 
+def resolve_databases(engine: Engine, databases: tuple[Database, ...]) -> tuple[Database, ...]:
+    """Each database as the engine reaches it; one that cannot be resolved stays as it is
+    (reading its ledger then reports why)."""
+
+    def resolve(database: Database) -> Database:
+        try:
+            return engine.resolve(database)
+        except AuthError:
+            raise
+        except OrchestrateError:
+            return database
+
+    return tuple(resolve(d) for d in databases)
+
+
 def survey(
     settings: Settings,
     env: str | None = None,
@@ -101,6 +116,8 @@ def survey(
     workspace = load_workspace(settings, env, names)
     if need_databases:
         require_databases(workspace)
+    if engine is not None and engine.remote:
+        workspace = replace(workspace, databases=resolve_databases(engine, workspace.databases))
     states = (
         read_states(engine, workspace.databases, settings.ledger_table, settings.concurrency)
         if engine
