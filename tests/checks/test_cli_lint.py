@@ -197,6 +197,7 @@ def test_the_recommended_recipe_fixes_the_fixture(monorepo: Path) -> None:
     sql = sql.replace("PRAGMA foreign_keys=ON;", restore + drops)
     path.write_text(sql)
     code, doc = run_json("check", "--root", str(monorepo))
+    assert code == 1  # the notifications names, under the strict profile
     errors = {
         (f["rule"], f["file"], f["line"]) for f in doc["findings"] if f["severity"] == "error"
     }
