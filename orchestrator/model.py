@@ -180,6 +180,15 @@ class Step:
 
 
 @dataclass(frozen=True)
+class CopyStatus:
+    """One local copy of a database bound by several packages (each has its own state file)."""
+
+    package: str
+    applied: int
+    missing: tuple[str, ...] = ()  # canonical names another copy has applied and this one lacks
+
+
+@dataclass(frozen=True)
 class DatabasePlan:
     """A database's migrations in apply order, and what is wrong with them."""
 
@@ -188,6 +197,7 @@ class DatabasePlan:
     problems: tuple[Problem, ...]
     inferred_edges: tuple[tuple[str, str], ...] = ()
     ledger_read: bool = False
+    copies: tuple[CopyStatus, ...] = ()  # local copies, when several packages each hold one
 
     @property
     def pending(self) -> tuple[Step, ...]:
@@ -270,6 +280,8 @@ class Result:
     # Migrations another writer (wrangler, a second orchestrate) recorded while this
     # run was applying: not run by this run, settled from the ledger.
     elsewhere: tuple[str, ...] = ()
+    # (package, status, migrations applied) per local copy, when there are several
+    copies: tuple[tuple[str, str, int], ...] = ()
 
     def __bool__(self) -> bool:
         # A skipped database was not brought up to date either: the run has failed it.

@@ -10,6 +10,7 @@ from pathlib import Path
 from orchestrator.checks.service import lint_workspace
 from orchestrator.dashboard import Dashboard, LintCounts, build_dashboard
 from orchestrator.discovery import require_databases
+from orchestrator.discovery.naming import canonical_of
 from orchestrator.discovery.selection import display_root as display_root
 from orchestrator.discovery.selection import load_workspace as load_workspace
 from orchestrator.discovery.selection import select_databases as select_databases
@@ -33,6 +34,7 @@ from orchestrator.model import (
     Severity,
 )
 from orchestrator.planning import build_plan
+from orchestrator.planning.copies import with_copies
 from orchestrator.planning.history import HistoryEntry, compare_history
 from orchestrator.runner import apply_plan
 from orchestrator.runner.batches import Refusal, ledger_names, planned_batches
@@ -78,7 +80,8 @@ def read_database_state(engine: Engine, database: Database, ledger_table: str) -
     """One database's ledgers on every target of ``engine`` (read-only)."""
     names = ledger_names(database, ledger_table)
     states = []
-    for target in engine.targets(database):
+    targets = engine.targets(database)
+    for target in targets:
         if not engine.exists(target):
             states.append(EMPTY_STATE)
             continue
@@ -87,7 +90,10 @@ def read_database_state(engine: Engine, database: Database, ledger_table: str) -
             states.append(read_ledger(session, names))
         finally:
             session.close()
-    return merge_states(states) if states else EMPTY_STATE
+    if len(states) < 2:
+        return states[0] if states else EMPTY_STATE
+    copies = tuple(zip((t.label for t in targets), states, strict=True))
+    return replace(merge_states(states), copies=copies)
 
 
 def resolve_databases(engine: Engine, databases: tuple[Database, ...]) -> tuple[Database, ...]:
@@ -126,7 +132,23 @@ def survey(
     ledgers = {key: state.rows for key, state in states.items() if state.exists}
     target = "remote" if engine is not None and engine.remote else "local"
     plan = build_plan(workspace, ledgers, target=target, root=display_root(settings))
-    return Survey(_with_ledger_warnings(plan, states), states)
+    return Survey(
+        with_copies(_with_ledger_warnings(plan, states), _applied_by_copy(states)), states
+    )
+
+
+def _applied_by_copy(
+    states: dict[str, LedgerState],
+) -> dict[str, tuple[tuple[str, frozenset[str]], ...]]:
+    """Canonical names applied in each local copy of the databases that have several."""
+    return {
+        key: tuple(
+            (label, frozenset(canonical_of(r.name) for r in copy.rows))
+            for label, copy in state.copies
+        )
+        for key, state in states.items()
+        if state.copies
+    }
 
 
 def _with_ledger_warnings(plan: Plan, states: dict[str, LedgerState]) -> Plan:

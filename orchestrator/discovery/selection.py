@@ -38,9 +38,7 @@ def load_every_env(settings: Settings, names: tuple[str, ...] = ()) -> Workspace
 
 def _merged(workspace: Workspace, other: Workspace) -> Workspace:
     seen = {tuple(m.file for m in db.migrations) for db in workspace.databases}
-    extra = tuple(
-        db for db in other.databases if tuple(m.file for m in db.migrations) not in seen
-    )
+    extra = tuple(db for db in other.databases if tuple(m.file for m in db.migrations) not in seen)
     names = {db.name for db in extra}
     problems = tuple(p for p in other.problems if p.database is not None and p.database in names)
     return replace(

@@ -58,6 +58,10 @@ def _result_dict(result: Result, run: RunResult) -> dict[str, Any]:
         "applied_elsewhere": list(result.elsewhere),
         "bookmark": result.bookmark,
         "restore_command": result.restore_command,
+        "copies": [
+            {"package": package, "status": status, "applied": count}
+            for package, status, count in result.copies
+        ],
     }
 
 
@@ -135,6 +139,7 @@ def _detail(result: Result) -> str:
     if result.restore_command:
         parts.append("bookmark saved: undo command below")
     parts.extend(result.warnings)
+    parts.extend(f"{package}: {status}, {n} applied" for package, status, n in result.copies)
     return "\n".join(parts)
 
 

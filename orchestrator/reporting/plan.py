@@ -48,6 +48,10 @@ def _database_dict(db: DatabasePlan) -> dict[str, Any]:
         "pending": len(db.pending),
         "changed": len(db.changed),
         "ledger_read": db.ledger_read,
+        "copies": [
+            {"package": c.package, "applied": c.applied, "behind": [f"{n}.sql" for n in c.missing]}
+            for c in db.copies
+        ],
         "inferred_edges": [{"from": a, "to": b} for a, b in db.inferred_edges],
     }
 
@@ -113,6 +117,9 @@ def _render_database(console: Console, db: DatabasePlan) -> None:
     for b in database.bindings:
         env = f" [env {b.env}]" if b.env else ""
         console.print(f"  {b.package} {b.binding}{env} <- {b.migrations_dir}", style="dim")
+    for c in db.copies:
+        state = f"behind by {len(c.missing)}" if c.missing else "up to date with the others"
+        console.print(f"  local copy in {c.package}: {c.applied} applied, {state}", markup=False)
     if db.steps:
         console.print(_steps_table(db))
     else:

@@ -119,6 +119,7 @@ class _Scheduler:
                     self.progress,
                     self.cancel,
                     self.owner,
+                    db.copies,
                 )
                 self.running[future] = db.database.name
 
