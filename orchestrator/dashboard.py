@@ -233,7 +233,7 @@ def _attention(
         (
             bool(late),
             Urgency.OUT_OF_ORDER,
-            f"{late[0].migration.file if late else ''} is out of order",
+            _late_text(db, late[0].migration.name, late[0].migration.file) if late else "",
         ),
         (bool(db.pending), Urgency.PENDING, f"{len(db.pending)} pending"),
         (any(p.severity is Severity.WARNING for p in db.problems), Urgency.WARNINGS, "warnings"),
@@ -251,6 +251,14 @@ def _lint_attention(lint: LintCounts) -> str:
     first = errors[0]
     where = f"{first.file}:{first.line}" if first.file and first.line else first.file or "?"
     return f"{len(errors)} lint error(s) in pending migrations, first {first.rule} at {where}"
+
+
+def _late_text(db: DatabasePlan, name: str, file: str) -> str:
+    """Out of order, or only missing from the local copies that are behind (named)."""
+    behind = [c.package for c in db.copies if name in c.missing]
+    if behind and len(behind) < len(db.copies):
+        return f"the local copy in {', '.join(behind)} lacks {file}, applied in another copy"
+    return f"{file} is out of order"
 
 
 def _lock_text(state: LedgerState | None, now: float | None) -> str | None:

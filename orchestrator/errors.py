@@ -79,6 +79,10 @@ class AuthError(TargetError):
     """The target refused our credentials (HTTP 401/403): every database stops at once."""
 
 
+class NotFound(TargetError):
+    """The API answered 404: no such database (or route) on this account."""
+
+
 class OutcomeUnknown(TargetError):
     """A write was sent but its outcome is unknown (timeout, connection reset after send).
 

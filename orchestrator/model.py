@@ -60,6 +60,9 @@ class Binding:
     has_database_id: bool = True
     local_name: str = ""
     migrations_pattern: str = ""  # wrangler >= 4.98: glob relative to migrations_dir ("" = *.sql)
+    worker_name: str = (
+        ""  # the Worker's ``name`` for this env (``<name>-<env>`` unless the env sets one)
+    )
 
     @property
     def state_key(self) -> str:
@@ -130,6 +133,8 @@ class Database:
     bindings: tuple[Binding, ...]
     migrations: tuple[Migration, ...]
     depends_on: tuple[str, ...] = ()
+    # Set when ``id`` was resolved remotely by this name (a binding without ``database_id``).
+    lookup_name: str = ""
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -175,6 +180,15 @@ class Step:
 
 
 @dataclass(frozen=True)
+class CopyStatus:
+    """One local copy of a database bound by several packages (each has its own state file)."""
+
+    package: str
+    applied: int
+    missing: tuple[str, ...] = ()  # canonical names another copy has applied and this one lacks
+
+
+@dataclass(frozen=True)
 class DatabasePlan:
     """A database's migrations in apply order, and what is wrong with them."""
 
@@ -183,6 +197,7 @@ class DatabasePlan:
     problems: tuple[Problem, ...]
     inferred_edges: tuple[tuple[str, str], ...] = ()
     ledger_read: bool = False
+    copies: tuple[CopyStatus, ...] = ()  # local copies, when several packages each hold one
 
     @property
     def pending(self) -> tuple[Step, ...]:
@@ -265,6 +280,8 @@ class Result:
     # Migrations another writer (wrangler, a second orchestrate) recorded while this
     # run was applying: not run by this run, settled from the ledger.
     elsewhere: tuple[str, ...] = ()
+    # (package, status, migrations applied) per local copy, when there are several
+    copies: tuple[tuple[str, str, int], ...] = ()
 
     def __bool__(self) -> bool:
         # A skipped database was not brought up to date either: the run has failed it.
@@ -280,6 +297,8 @@ class RunResult:
     interrupted: bool = False
     dry_run: bool = False
     problems: tuple[Problem, ...] = ()  # workspace errors (a broken config): the run fails on them
+    # (database, id, name it was resolved by or ""), for every database of the plan
+    ids: tuple[tuple[str, str, str], ...] = ()
 
     def __bool__(self) -> bool:
         return not self.interrupted and all(self.results) and not self.problems

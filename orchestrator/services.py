@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from orchestrator.dashboard import Dashboard, LintCounts, Origin, build_dashboard
 from orchestrator.discovery import require_databases
 from orchestrator.discovery.gitinfo import read_git
+from orchestrator.discovery.naming import canonical_of
 from orchestrator.discovery.selection import display_root as display_root
 from orchestrator.discovery.selection import load_workspace as load_workspace
 from orchestrator.discovery.selection import select_databases as select_databases
@@ -37,6 +38,7 @@ from orchestrator.model import (
     Severity,
 )
 from orchestrator.planning import build_plan
+from orchestrator.planning.copies import with_copies
 from orchestrator.planning.history import HistoryEntry, compare_history
 from orchestrator.runner import apply_plan
 from orchestrator.runner.batches import Refusal, ledger_names, planned_batches
@@ -85,7 +87,8 @@ def read_database_state(engine: Engine, database: Database, ledger_table: str) -
     """One database's ledgers on every target of ``engine`` (read-only)."""
     names = ledger_names(database, ledger_table)
     states = []
-    for target in engine.targets(database):
+    targets = engine.targets(database)
+    for target in targets:
         if not engine.exists(target):
             states.append(EMPTY_STATE)
             continue
@@ -94,7 +97,25 @@ def read_database_state(engine: Engine, database: Database, ledger_table: str) -
             states.append(read_ledger(session, names))
         finally:
             session.close()
-    return merge_states(states) if states else EMPTY_STATE
+    if len(states) < 2:
+        return states[0] if states else EMPTY_STATE
+    copies = tuple(zip((t.label for t in targets), states, strict=True))
+    return replace(merge_states(states), copies=copies)
+
+
+def resolve_databases(engine: Engine, databases: tuple[Database, ...]) -> tuple[Database, ...]:
+    """Each database as the engine reaches it; one that cannot be resolved stays as it is
+    (reading its ledger then reports why)."""
+
+    def resolve(database: Database) -> Database:
+        try:
+            return engine.resolve(database)
+        except AuthError:
+            raise
+        except OrchestrateError:
+            return database
+
+    return tuple(resolve(d) for d in databases)
 
 
 def survey(
@@ -108,6 +129,8 @@ def survey(
     workspace = load_workspace(settings, env, names)
     if need_databases:
         require_databases(workspace)
+    if engine is not None and engine.remote:
+        workspace = replace(workspace, databases=resolve_databases(engine, workspace.databases))
     states = (
         read_states(engine, workspace.databases, settings.ledger_table, settings.concurrency)
         if engine
@@ -116,7 +139,23 @@ def survey(
     ledgers = {key: state.rows for key, state in states.items() if state.exists}
     target = "remote" if engine is not None and engine.remote else "local"
     plan = build_plan(workspace, ledgers, target=target, root=display_root(settings))
-    return Survey(_with_ledger_warnings(plan, states), states)
+    return Survey(
+        with_copies(_with_ledger_warnings(plan, states), _applied_by_copy(states)), states
+    )
+
+
+def _applied_by_copy(
+    states: dict[str, LedgerState],
+) -> dict[str, tuple[tuple[str, frozenset[str]], ...]]:
+    """Canonical names applied in each local copy of the databases that have several."""
+    return {
+        key: tuple(
+            (label, frozenset(canonical_of(r.name) for r in copy.rows))
+            for label, copy in state.copies
+        )
+        for key, state in states.items()
+        if state.copies
+    }
 
 
 def _with_ledger_warnings(plan: Plan, states: dict[str, LedgerState]) -> Plan:

@@ -12,7 +12,7 @@ Endpoints (all under the base path ``/client/v4``)::
     GET  /accounts/{account}/d1/database                      list databases
     POST /accounts/{account}/d1/database                      create {"name": ...}
     GET  /accounts/{account}/d1/database/{id}                 database details
-    GET  /accounts/{account}/d1/database/{name}               the same, looked up by name
+    GET  /accounts/{account}/d1/database/{name}[?fields=uuid,name]  the same, looked up by name
     POST /accounts/{account}/d1/database/{id}/query           {"sql", "params"?} or {"batch": [...]}
     POST /accounts/{account}/d1/database/{id}/raw             same, rows as arrays
     GET  /accounts/{account}/d1/database/{id}/time_travel/bookmark[?timestamp=]
@@ -863,6 +863,14 @@ def _sql_from_body(body: bytes) -> str | None:
     return None
 
 
+def _only_fields(described: JsonObject, fields: str | None) -> JsonObject:
+    """``?fields=uuid,name`` (what wrangler >= 4.102 asks): only those keys of the details."""
+    if not fields:
+        return described
+    wanted = [f.strip() for f in fields.split(",") if f.strip()]
+    return {key: described[key] for key in wanted if key in described}
+
+
 def _envelope(result: object, **extra: object) -> JsonObject:
     payload: JsonObject = {"result": result, "success": True, "errors": [], "messages": []}
     payload.update(extra)
@@ -1306,7 +1314,7 @@ class D1ApiServer(_ImportMixin):
         if not action:
             if method != "GET":
                 raise _ApiError(405, CODE_METHOD, "Method not allowed for this route")
-            return 200, _envelope(self._describe(db)), db.uuid
+            return 200, _envelope(_only_fields(self._describe(db), query.get("fields"))), db.uuid
         if action in (["query"], ["raw"]):
             if method != "POST":
                 raise _ApiError(405, CODE_METHOD, "Method not allowed for this route")

@@ -17,7 +17,7 @@ from orchestrator.checks.findings import Finding
 from orchestrator.checks.generated import generated_files
 from orchestrator.checks.inputs import is_under, loose_units, plan_units, relative_paths
 from orchestrator.checks.rules.naming import NO_NUMBER
-from orchestrator.discovery.selection import display_root, load_workspace
+from orchestrator.discovery.selection import display_root, load_every_env, load_workspace
 from orchestrator.model import Plan, Problem, Severity
 from orchestrator.planning import build_plan
 from orchestrator.settings import Settings
@@ -100,7 +100,9 @@ def workers(settings: Settings) -> int:
 
 
 def _plan(settings: Settings, env: str | None, names: tuple[str, ...]) -> Plan:
-    return build_plan(load_workspace(settings, env, names), root=display_root(settings))
+    # Without --env, every environment's migrations (static checks need no target).
+    workspace = load_workspace(settings, env, names) if env else load_every_env(settings, names)
+    return build_plan(workspace, root=display_root(settings))
 
 
 def _report(

@@ -234,7 +234,11 @@ def _empty_patterns(
     problems = []
     for b in members:
         source = sources[(b.migrations_dir, b.migrations_pattern)]
-        if source.migrations or not source.exists:
+        if not source.exists:
+            if b is members[0] and not _any_source(members, sources):
+                problems.append(_missing_directory(b, name))
+            continue
+        if source.migrations:
             continue
         if b.migrations_pattern:
             message = (
@@ -254,6 +258,22 @@ def _empty_patterns(
                 Problem(Severity.WARNING, "source.nested", message, b.config, b.line, name)
             )
     return problems
+
+
+def _any_source(members: tuple[Binding, ...], sources: dict[SourceKey, Source]) -> bool:
+    """Does any binding of the database have a migrations directory? (Several packages
+    binding one database usually leave the migrations to one of them.)"""
+    return any(sources[(b.migrations_dir, b.migrations_pattern)].exists for b in members)
+
+
+def _missing_directory(binding: Binding, name: str) -> Problem:
+    """No migrations directory at all: nothing to apply (wrangler: "No migrations folder
+    found"). Info, not a warning: a Worker may use D1 without migrations."""
+    message = (
+        f"no migrations directory {binding.migrations_dir}: nothing to apply; set "
+        "migrations_dir if the migrations live elsewhere"
+    )
+    return Problem(Severity.INFO, "source.missing", message, binding.config, binding.line, name)
 
 
 def _gitignored(config: str) -> Problem:

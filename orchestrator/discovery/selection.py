@@ -24,6 +24,31 @@ def load_workspace(
     return select_databases(workspace, names)
 
 
+def load_every_env(settings: Settings, names: tuple[str, ...] = ()) -> Workspace:
+    """The top level's databases and every environment's: static checks need no target.
+
+    A database whose migrations another one already has (one migrations directory bound
+    by several envs) is left out, so those files are checked once.
+    """
+    workspace = discover_workspace(settings, None)
+    for env in workspace.d1_envs:
+        workspace = _merged(workspace, discover_workspace(settings, env))
+    return select_databases(workspace, names)
+
+
+def _merged(workspace: Workspace, other: Workspace) -> Workspace:
+    seen = {tuple(m.file for m in db.migrations) for db in workspace.databases}
+    extra = tuple(db for db in other.databases if tuple(m.file for m in db.migrations) not in seen)
+    names = {db.name for db in extra}
+    problems = tuple(p for p in other.problems if p.database is not None and p.database in names)
+    return replace(
+        workspace,
+        databases=workspace.databases + extra,
+        problems=workspace.problems + problems,
+        known_databases=workspace.known_databases + tuple(db.name for db in extra),
+    )
+
+
 def select_databases(workspace: Workspace, names: tuple[str, ...]) -> Workspace:
     """Keep the databases named by name, id or binding name; an unknown name is a usage error."""
     if not names:

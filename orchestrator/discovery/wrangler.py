@@ -251,7 +251,20 @@ class _Reader:
             has_database_id="database_id" in entry,
             local_name=_local_name(entry, name),
             migrations_pattern=pattern,
+            worker_name=self._worker_name(env),
         )
+
+    def _worker_name(self, env: str | None) -> str:
+        """wrangler's ``name`` for ``env``: the env's own, else ``<top-level name>-<env>``."""
+        top = self.data.get("name")
+        top = top if isinstance(top, str) else ""
+        if env is None:
+            return top
+        section = self.data.get("env", {}).get(env, {})
+        own = section.get("name") if isinstance(section, dict) else None
+        if isinstance(own, str) and own:
+            return own
+        return f"{top}-{env}" if top else ""
 
     def _pattern(self, entry: dict[str, Any], line: int | None) -> str | None:
         """``migrations_pattern`` relative to ``migrations_dir``; wrangler's two errors as ours."""

@@ -87,6 +87,10 @@ class Engine(Protocol):
         """Every copy of ``database`` this engine writes to."""
         ...
 
+    def resolve(self, database: Database) -> Database:
+        """``database`` as this engine reaches it (remotely, an id looked up by name)."""
+        ...
+
     def open(self, target: Target, *, read_only: bool = False) -> Session:
         """Open a session; ``read_only`` sessions never create or change anything."""
         ...

@@ -10,8 +10,11 @@ its ledger rows commit together or not at all. Remote targets are keyed by
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -21,12 +24,15 @@ from orchestrator.engines.remote import (
     batch_result,
     bound_params,
     locate_failure,
+    lookup_name,
+    not_found,
     reads_only,
     remote_target,
     remote_text,
     retry_safe,
+    unnamed_binding,
 )
-from orchestrator.errors import BatchError, TargetError
+from orchestrator.errors import BatchError, NotFound, TargetError
 from orchestrator.model import Database
 
 
@@ -38,6 +44,8 @@ class ApiEngine:
 
     def __init__(self, http: D1Http) -> None:
         self.http = http
+        self._resolved: dict[str, str | TargetError] = {}  # lookup name -> uuid, or why not
+        self._resolving = threading.Lock()
 
     @classmethod
     def from_settings(
@@ -54,8 +62,34 @@ class ApiEngine:
         return f"ApiEngine({self.http!r})"
 
     def targets(self, database: Database) -> tuple[Target, ...]:
-        """One target per database, addressed by its ``database_id``."""
-        return (remote_target(database),)
+        """One target per database, addressed by its ``database_id`` (resolved by name if need be)."""
+        return (remote_target(self.resolve(database)),)
+
+    def resolve(self, database: Database) -> Database:
+        """``database`` with the id the API gives its name, when no binding has a
+        ``database_id``; the same request as wrangler >= 4.102, once per name per run."""
+        binding = unnamed_binding(database)
+        if binding is None:
+            return database
+        name = lookup_name(binding)
+        with self._resolving:
+            if name not in self._resolved:
+                self._resolved[name] = self._lookup(name, database.name)
+            found = self._resolved[name]
+        if isinstance(found, TargetError):
+            raise not_found(binding, name)
+        return replace(database, id=found, lookup_name=name)
+
+    def _lookup(self, name: str, what: str) -> str | TargetError:
+        path = f"{self.http.database_path(quote(name, safe=''))}?fields=uuid%2Cname"
+        try:
+            result = self.http.get(path, f"{what} (lookup by name {name!r})")
+        except NotFound as exc:
+            return exc
+        uuid = result.get("uuid") if isinstance(result, dict) else None
+        if not isinstance(uuid, str) or not uuid:
+            raise TargetError(f"{what}: the API answered the lookup of {name!r} without a uuid")
+        return uuid
 
     def exists(self, target: Target) -> bool:
         """A remote database exists once it has an id; a missing one fails on first use."""

@@ -31,7 +31,14 @@ import httpx
 from orchestrator import __version__
 from orchestrator.engines.ratelimit import RateBudget, RetryPolicy
 from orchestrator.engines.remote import clean_message, is_sql_error
-from orchestrator.errors import AuthError, BatchError, OutcomeUnknown, TargetError, UsageError
+from orchestrator.errors import (
+    AuthError,
+    BatchError,
+    NotFound,
+    OutcomeUnknown,
+    TargetError,
+    UsageError,
+)
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 D1_READ = "D1 Read"
@@ -291,7 +298,8 @@ class D1Http:
             raise TargetError(f"{what}: the answer (HTTP {status}) has the wrong shape: {shape}")
         if not detail:
             detail = "no error message" if isinstance(envelope, dict) else "not an API envelope"
-        raise TargetError(
+        error = NotFound if status == 404 else TargetError
+        raise error(
             f"{what}: the API answered HTTP {status} without success: {self._scrub(detail)}"
         )
 

@@ -103,6 +103,8 @@ class LedgerState:
     lock: LockInfo | None
     exists: bool = True
     problem: Problem | None = None  # why the ledger could not be read, if it could not
+    # Each copy's own state (label, state), when several copies were merged into this one.
+    copies: tuple[tuple[str, LedgerState], ...] = ()
 
     @property
     def rows(self) -> tuple[LedgerRow, ...]:

@@ -47,6 +47,10 @@ class LocalEngine:
             seen.setdefault(path, Target(database.name, label, str(path)))
         return tuple(seen.values())
 
+    def resolve(self, database: Database) -> Database:
+        """Local state is keyed by what the config says: nothing to look up."""
+        return database
+
     def exists(self, target: Target) -> bool:
         return Path(target.locator).is_file()
 

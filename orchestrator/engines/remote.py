@@ -40,15 +40,17 @@ Matcher = Callable[[tuple[str, ...], set[str]], bool]
 
 
 def remote_binding(database: Database) -> Binding:
-    """The binding that names ``database`` remotely: the first one carrying its real id.
+    """The binding that names ``database`` remotely: the first one carrying its real id,
+    or, once resolved by name (``lookup_name``), the first one.
 
-    A database with no usable ``database_id`` cannot be reached remotely; wrangler
-    refuses it too (``requireDatabaseId``), and guessing a production target by
-    name is not a risk worth taking.
+    A placeholder id (all zeros) cannot be reached remotely: wrangler would send it
+    as it is, and guessing a production target by name is not a risk worth taking.
     """
     for binding in database.bindings:
         if binding.database_id == database.id and not is_placeholder_id(binding.database_id):
             return binding
+    if database.lookup_name:
+        return database.bindings[0]
     first = database.bindings[0]
     raise TargetError(
         f"binding {first.binding} ({database.name}) has no database_id, which remote "
@@ -68,7 +70,50 @@ def remote_target(database: Database) -> Target:
         "binding": binding.binding,
         "env": binding.env or "",
     }
-    return Target(database.name, "remote", binding.database_id, extra)
+    return Target(database.name, "remote", database.id or binding.database_id, extra)
+
+
+def unnamed_binding(database: Database) -> Binding | None:
+    """The binding to resolve by name: a database none of whose bindings has a ``database_id``
+    (wrangler >= 4.102 looks those up; an empty string counts as none, as in wrangler)."""
+    if database.id or database.lookup_name:
+        return None
+    if any(b.database_id for b in database.bindings):
+        return None  # a placeholder id: refused by remote_binding, as before
+    return database.bindings[0]
+
+
+def lookup_name(binding: Binding) -> str:
+    """What wrangler asks the API for: ``database_name``, else the name ``wrangler deploy``
+    auto-provisions (``<worker>-<binding, lower case, _ as ->``)."""
+    if binding.database_name:
+        return binding.database_name
+    if not binding.worker_name:
+        raise TargetError(
+            f"binding {binding.binding} has no database_name or database_id, and the Worker "
+            "has no name, so it cannot be looked up remotely; set database_name or "
+            "database_id in the binding",
+            file=binding.config,
+            line=binding.line,
+        )
+    return f"{binding.worker_name}-{binding.binding.lower().replace('_', '-')}"
+
+
+def not_found(binding: Binding, name: str) -> TargetError:
+    """wrangler's words for a name the API does not know (the way on in the same line:
+    plan reports it as a problem, which has no separate hint)."""
+    if binding.database_name:
+        message = (
+            f"no D1 database named {name!r} (bound as {binding.binding!r}) in the API; "
+            f"create it with `{shell_command('wrangler', 'd1', 'create', name)}`"
+        )
+    else:
+        message = (
+            f"no auto-provisioned D1 database named {name!r} for binding {binding.binding!r} "
+            "in the API; run `wrangler deploy` to provision it, or set database_name or "
+            "database_id in the binding"
+        )
+    return TargetError(message, file=binding.config, line=binding.line)
 
 
 def reads_only(batch: Batch) -> bool:

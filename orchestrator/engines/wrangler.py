@@ -19,7 +19,7 @@ import random
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +30,11 @@ from orchestrator.engines.ratelimit import RateBudget, RetryPolicy
 from orchestrator.engines.remote import (
     batch_result,
     locate_failure,
+    lookup_name,
     reads_only,
     remote_target,
     retry_safe,
+    unnamed_binding,
 )
 from orchestrator.engines.wranglercli import (
     Failure,
@@ -112,13 +114,22 @@ class WranglerEngine:
     def targets(self, database: Database) -> tuple[Target, ...]:
         """Remote: one per database id. Local: one per binding package's state file."""
         if self.remote:
-            return (remote_target(database),)
+            return (remote_target(self.resolve(database)),)
         seen: dict[Path, Target] = {}
         for binding in database.bindings:
             path = state_file(self.root, binding, self.persist_to, self.preview)
             label = binding.package if self.persist_to is None else "persist-to"
             seen.setdefault(path, Target(database.name, label, str(path), _extra(binding)))
         return tuple(seen.values())
+
+    def resolve(self, database: Database) -> Database:
+        """Remotely, a database no binding gives an id is named by its binding: wrangler
+        itself looks it up by name on every call (orchestrate, with no API token here,
+        cannot learn the id)."""
+        binding = unnamed_binding(database) if self.remote else None
+        if binding is None:
+            return database
+        return replace(database, lookup_name=lookup_name(binding))
 
     def exists(self, target: Target) -> bool:
         """Local state that does not exist yet is not created by reading it."""

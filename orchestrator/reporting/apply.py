@@ -36,14 +36,18 @@ def run_to_dict(run: RunResult) -> dict[str, Any]:
         "target": run.target,
         "dry_run": run.dry_run,
         "interrupted": run.interrupted,
-        "databases": [_result_dict(r) for r in run.results],
+        "databases": [_result_dict(r, run) for r in run.results],
         "problems": [problem_dict(p) for p in run.problems],
     }
 
 
-def _result_dict(result: Result) -> dict[str, Any]:
+def _result_dict(result: Result, run: RunResult) -> dict[str, Any]:
+    ids = {name: (db_id, by_name) for name, db_id, by_name in run.ids}
+    db_id, by_name = ids.get(result.database, ("", ""))
     return {
         "name": result.database,
+        "id": db_id or None,
+        "resolved_by_name": by_name or None,
         "status": result.status.value,
         "applied": [{"name": a.name, "file": a.file, "ms": round(a.ms, 1)} for a in result.applied],
         "error": result.error,
@@ -55,6 +59,10 @@ def _result_dict(result: Result) -> dict[str, Any]:
         "applied_elsewhere": list(result.elsewhere),
         "bookmark": result.bookmark,
         "restore_command": result.restore_command,
+        "copies": [
+            {"package": package, "status": status, "applied": count}
+            for package, status, count in result.copies
+        ],
     }
 
 
@@ -78,6 +86,14 @@ def render_summary(console: Console, run: RunResult) -> None:
             Text(_detail(r)),
         )
     console.print(table)
+    for name, db_id, by_name in run.ids:
+        if by_name:
+            console.print(
+                f"{name}: {db_id or 'id looked up by wrangler'} (resolved by name {by_name!r})",
+                soft_wrap=True,
+                markup=False,
+                highlight=False,
+            )
     for problem in run.problems:
         console.print(
             f"error: {problem_location(problem)}: {problem.message} (its databases were not applied)",
@@ -124,6 +140,7 @@ def _detail(result: Result) -> str:
     if result.restore_command:
         parts.append("bookmark saved: undo command below")
     parts.extend(result.warnings)
+    parts.extend(f"{package}: {status}, {n} applied" for package, status, n in result.copies)
     return "\n".join(parts)
 
 

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.model import DatabasePlan, Plan, Problem, Severity, Status, Step
+from orchestrator.model import Database, DatabasePlan, Plan, Problem, Severity, Status, Step
 
 STATUS_STYLE = {Status.APPLIED: "green", Status.PENDING: "yellow", Status.CHANGED: "bold red"}
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -31,6 +31,7 @@ def _database_dict(db: DatabasePlan) -> dict[str, Any]:
     return {
         "name": database.name,
         "id": database.id or None,
+        "resolved_by_name": database.lookup_name or None,
         "bindings": [
             {
                 "package": b.package,
@@ -47,6 +48,10 @@ def _database_dict(db: DatabasePlan) -> dict[str, Any]:
         "pending": len(db.pending),
         "changed": len(db.changed),
         "ledger_read": db.ledger_read,
+        "copies": [
+            {"package": c.package, "applied": c.applied, "behind": [f"{n}.sql" for n in c.missing]}
+            for c in db.copies
+        ],
         "inferred_edges": [{"from": a, "to": b} for a, b in db.inferred_edges],
     }
 
@@ -105,18 +110,30 @@ def render_plan_text(console: Console, plan: Plan) -> None:
 def _render_database(console: Console, db: DatabasePlan) -> None:
     database = db.database
     console.print()
-    title = Text.assemble((database.name, "bold cyan"), f"  {database.id or 'no id'}")
+    title = Text.assemble((database.name, "bold cyan"), f"  {database_id_text(database)}")
     if database.depends_on:
         title.append(f"  after {', '.join(database.depends_on)}", "dim")
     console.print(title)
     for b in database.bindings:
         env = f" [env {b.env}]" if b.env else ""
         console.print(f"  {b.package} {b.binding}{env} <- {b.migrations_dir}", style="dim")
+    for c in db.copies:
+        state = f"behind by {len(c.missing)}" if c.missing else "up to date with the others"
+        console.print(f"  local copy in {c.package}: {c.applied} applied, {state}", markup=False)
     if db.steps:
         console.print(_steps_table(db))
     else:
         console.print("  no migrations", style="dim")
     _render_problems(console, db.problems, None)
+
+
+def database_id_text(database: Database) -> str:
+    """The id, and how it was found when the config does not give it."""
+    if not database.lookup_name:
+        return database.id or "no id"
+    if not database.id:  # the wrangler engine: wrangler looks the name up on each call
+        return f"id looked up by wrangler by name {database.lookup_name!r}"
+    return f"{database.id} (resolved by name {database.lookup_name!r})"
 
 
 def _steps_table(db: DatabasePlan) -> Table:

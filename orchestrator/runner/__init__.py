@@ -32,13 +32,16 @@ def apply_plan(
     scheduler = _Scheduler(plan, engine, options, progress, cancel, dict(outside or {}))
     # Databases a broken config hides are not in the plan: their errors fail the run.
     errors = tuple(p for p in plan.problems if p.is_error)
+    ids = tuple((d.database.name, d.database.id, d.database.lookup_name) for d in plan.databases)
     try:
         scheduler.run()
     except KeyboardInterrupt:
         cancel.set()
         scheduler.drain()
-        return RunResult(plan.target, scheduler.results(), interrupted=True, problems=errors)
-    return RunResult(plan.target, scheduler.results(), problems=errors)
+        return RunResult(
+            plan.target, scheduler.results(), interrupted=True, problems=errors, ids=ids
+        )
+    return RunResult(plan.target, scheduler.results(), problems=errors, ids=ids)
 
 
 class _Scheduler:
@@ -120,6 +123,7 @@ class _Scheduler:
                     self.progress,
                     self.cancel,
                     self.owner,
+                    db.copies,
                 )
                 self.running[future] = db.database.name
 

@@ -25,6 +25,7 @@ from orchestrator.engines.ledger import (
     record_statements,
 )
 from orchestrator.model import Database, DatabasePlan, Migration, Status, Step
+from orchestrator.planning.copies import catch_up_hint
 from orchestrator.sqltext import split_executable
 
 
@@ -68,6 +69,14 @@ def steps_to_apply(
     pending = tuple(s for s in plan.pending if to is None or s.migration.number <= to)
     late = [s for s in pending if s.out_of_order]
     if late and not allow_out_of_order:
+        behind = [c.package for c in plan.copies if late[0].migration.name in c.missing]
+        if behind and len(behind) < len(plan.copies):
+            hint = catch_up_hint(plan, behind[0], out_of_order=True)
+            return Refusal(
+                f"{late[0].migration.file} is applied in another local copy but not in the one "
+                f"in {', '.join(behind)}, where a later migration is; {hint}",
+                late[0].migration.file,
+            )
         return Refusal(
             f"{late[0].migration.file} is pending but numbered below a migration already applied; "
             "renumber it, or pass --allow-out-of-order",

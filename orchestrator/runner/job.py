@@ -35,7 +35,7 @@ from orchestrator.errors import (
     OutcomeUnknown,
     TargetError,
 )
-from orchestrator.model import AppliedMigration, Database, Result, RunStatus, Step
+from orchestrator.model import AppliedMigration, CopyStatus, Database, Result, RunStatus, Step
 from orchestrator.planning import plan_database
 from orchestrator.runner.atomic import AtomicApply
 from orchestrator.runner.batches import (
@@ -117,10 +117,14 @@ def apply_database(
     progress: Progress,
     cancel: threading.Event,
     owner: Owner,
+    copies: tuple[CopyStatus, ...] = (),
 ) -> Result:
-    """Apply pending migrations to every target of ``database``; never raises."""
+    """Apply pending migrations to every target of ``database``; never raises.
+
+    ``copies``: how the plan saw each local copy, so that a copy behind another is
+    told how to catch up rather than to renumber."""
     started = time.perf_counter()
-    job = _Job(engine, database, options, progress, cancel, owner)
+    job = _Job(engine, database, options, progress, cancel, owner, copies)
     try:
         targets = engine.targets(database)
     except OrchestrateError as exc:  # e.g. no database_id to reach it remotely
@@ -139,6 +143,7 @@ class _Job:
     progress: Progress
     cancel: threading.Event
     owner: Owner
+    copies: tuple[CopyStatus, ...] = ()
 
     @property
     def names(self) -> LedgerNames:
@@ -314,7 +319,7 @@ class _Steps:
 
     def run(self) -> Result:
         job = self.job
-        plan = plan_database(job.database, self.state.rows, read=True)
+        plan = replace(plan_database(job.database, self.state.rows, read=True), copies=job.copies)
         chosen = steps_to_apply(
             plan, job.options.to, job.options.allows_out_of_order(job.database.name)
         )
@@ -501,6 +506,16 @@ def _combine(database: Database, results: list[Result], seconds: float) -> Resul
         warnings=warnings,
         seconds=seconds,
         elsewhere=elsewhere,
+        copies=_copies(results),
+    )
+
+
+def _copies(results: list[Result]) -> tuple[tuple[str, str, int], ...]:
+    """Each local copy's own outcome, when a database has several (named by package)."""
+    if len(results) < 2:
+        return ()
+    return tuple(
+        (label, r.status.value, len(r.applied)) for r in results for label in r.targets[:1]
     )
 
 

@@ -81,14 +81,19 @@ def test_a_database_bound_by_several_packages_is_one_remote_target(monorepo: Pat
     assert target.locator == "5795e779-22cb-461b-9a76-4b28f7e2bc1c"
 
 
-def test_a_binding_without_database_id_is_an_error_naming_its_config(monorepo: Path) -> None:
-    engine = ApiEngine(D1Http(Credentials(ACCOUNT, "http://127.0.0.1:9", TOKEN)))
+def test_a_binding_without_database_id_the_api_does_not_know_is_an_error_naming_its_config(
+    monorepo: Path, api_server: D1ApiServer
+) -> None:
+    """Looked up by name, as wrangler >= 4.102 does; the stand-in (not Cloudflare) has no such name."""
+    engine = api_engine(api_server)
     with pytest.raises(TargetError) as caught:
         engine.targets(database(monorepo, "dashboard-db"))
     assert caught.value.file == "packages/legacy-dashboard/wrangler.toml"
     assert caught.value.line is not None
-    assert "no database_id" in caught.value.message
-    assert "wrangler d1 create dashboard-db" in caught.value.hint
+    assert "no D1 database named 'dashboard-db' (bound as 'DB')" in caught.value.message
+    assert "wrangler d1 create dashboard-db" in caught.value.message
+    paths = [r.path for r in api_server.requests]
+    assert paths == [f"/client/v4/accounts/{ACCOUNT}/d1/database/dashboard-db?fields=uuid%2Cname"]
 
 
 def test_bookmark_is_the_servers_current_time_travel_bookmark(

@@ -8,6 +8,7 @@ import json
 import math
 import sqlite3
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -396,10 +397,24 @@ def test_wrangler_gets_credentials_under_its_own_names() -> None:
     assert kept["CLOUDFLARE_API_TOKEN"] == "b"  # an explicit wrangler variable wins
 
 
-def test_remote_targets_need_a_database_id(monorepo: Path) -> None:
+def test_remote_targets_without_an_id_are_left_to_wranglers_lookup_by_name(monorepo: Path) -> None:
+    """wrangler >= 4.102 looks a binding with no database_id up by name itself."""
     engine = engine_for(monorepo, FakeRunner())
+    [target] = engine.targets(database(monorepo, "dashboard-db"))
+    assert (target.extra["binding"], target.locator) == ("DB", "")
+    resolved = engine.resolve(database(monorepo, "dashboard-db"))
+    assert (resolved.id, resolved.lookup_name) == ("", "dashboard-db")
+
+
+def test_remote_targets_refuse_a_placeholder_id(monorepo: Path) -> None:
+    engine = engine_for(monorepo, FakeRunner())
+    found = database(monorepo, "dashboard-db")
+    zeros = "00000000-0000-0000-0000-000000000000"
+    placeholder = replace(
+        found, bindings=tuple(replace(b, database_id=zeros) for b in found.bindings)
+    )
     with pytest.raises(TargetError) as caught:
-        engine.targets(database(monorepo, "dashboard-db"))
+        engine.targets(placeholder)
     assert caught.value.file == "packages/legacy-dashboard/wrangler.toml"
 
 

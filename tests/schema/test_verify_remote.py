@@ -41,4 +41,6 @@ def test_a_database_remote_engines_cannot_reach_is_reported_not_crashed(
 ) -> None:
     code, out, _ = cli("verify", "--remote", "--db", "dashboard-db", "--root", str(monorepo))
     assert code == 1
-    assert "✗ dashboard-db (-):" in out and "database_id" in out
+    # no database_id: looked up by name as wrangler >= 4.102 does; the stand-in has none
+    text = " ".join(out.split())
+    assert "✗ dashboard-db (-):" in out and "no D1 database named 'dashboard-db'" in text

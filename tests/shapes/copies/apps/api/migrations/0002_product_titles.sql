@@ -1,0 +1,1 @@
+CREATE INDEX IF NOT EXISTS products_title ON products (title);

@@ -1,0 +1,1 @@
+CREATE TABLE IF NOT EXISTS carts (id INTEGER PRIMARY KEY, product_id INTEGER REFERENCES products (id));
