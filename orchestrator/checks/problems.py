@@ -62,6 +62,10 @@ PLAN_PROBLEMS: dict[str, ProblemInfo] = {
     "config.shadowed": ProblemInfo(
         "a second wrangler config in one directory is ignored: wrangler reads another first",
         "remove the unused config, or move it to its own directory"),
+    "copies.behind": ProblemInfo(
+        "a database bound by several packages: one package's local copy lacks migrations "
+        "another copy applied (as after per-package `wrangler d1 migrations apply`)",
+        "run the command the message names for that copy (`orchestrate apply --db NAME`)"),
     "fleet.missing": ProblemInfo(
         "a database listed in the fleet's ids_file is not in the account",
         "remove it from ids_file, or create it"),
@@ -110,6 +114,10 @@ PLAN_PROBLEMS: dict[str, ProblemInfo] = {
     "source.encoding": ProblemInfo(
         "a migration file is not UTF-8",
         "re-save the file as UTF-8"),
+    "source.missing": ProblemInfo(
+        "a binding's migrations directory does not exist, so there is nothing to apply "
+        "(wrangler: \"No migrations folder found\")",
+        "nothing to fix if the Worker uses D1 without migrations; else set migrations_dir"),
     "source.nested": ProblemInfo(
         "migrations_dir has no *.sql files but nested ones (drizzle-kit's folder layout)",
         "set migrations_pattern (e.g. `*/migration.sql`) so the nested files are read"),

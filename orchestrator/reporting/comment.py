@@ -8,6 +8,7 @@ summarised (one node per database) or left out when even that is too long.
 
 from __future__ import annotations
 
+from orchestrator.checks.catalog import RULES
 from orchestrator.checks.findings import Finding
 from orchestrator.checks.service import LintReport
 from orchestrator.model import Plan, Severity
@@ -49,6 +50,23 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
+def _error_meaning(errors: list[Finding]) -> str:
+    """What the errors mean: D1 failures and data loss, and (strict profile) conventions."""
+    convention = {r.code for r in RULES if r.convention}
+    conventions = sum(1 for f in errors if f.rule in convention)
+    if not conventions:
+        return "Each error fails on D1 or loses data there."
+    hazards = len(errors) - conventions
+    if not hazards:
+        return 'Each error breaks a team convention that `[lint] profile = "strict"` enforces.'
+    return (
+        f"{_plural(hazards, 'error')} {'fails or loses' if hazards == 1 else 'fail or lose'} "
+        "data on D1; "
+        f"{conventions} {'breaks' if conventions == 1 else 'break'} a convention that "
+        '`[lint] profile = "strict"` enforces.'
+    )
+
+
 def render_check_markdown(report: LintReport, plan: Plan | None = None) -> str:
     """Findings, errors first and shown; warnings, notes, replay and graph folded."""
     ordered = sorted(report.findings, key=lambda f: (_ORDER[f.severity], f.sort_key))
@@ -61,7 +79,7 @@ def render_check_markdown(report: LintReport, plan: Plan | None = None) -> str:
         "",
     ]
     if errors:
-        lines += ["Each error fails on D1 or loses data there.", "", *findings_table(errors), ""]
+        lines += [_error_meaning(errors), "", *findings_table(errors), ""]
     for title, group in (("warning", warnings), ("note", infos)):
         if group:
             lines += _details(_plural(len(group), title), findings_table(group))
