@@ -37,9 +37,12 @@ def build_plan(
     A database missing from ``ledgers`` has nothing applied (no ledger yet).
     """
     ledgers = ledgers or {}
+    by_database: defaultdict[str | None, list[Problem]] = defaultdict(list)
+    for problem in workspace.problems:  # grouped once: one problem per database is common
+        by_database[problem.database].append(problem)
     plans = {}
     for db in workspace.databases:
-        own = tuple(p for p in workspace.problems if p.database == db.name)
+        own = tuple(by_database.get(db.name, ()))
         plans[db.key] = plan_database(db, ledgers.get(db.key), db.key in ledgers, own)
     edges, db_problems, order = database_graph(workspace.databases, workspace.known_databases)
     ordered = tuple(plans[key] for key in order)
