@@ -32,11 +32,9 @@ class Kind(StrEnum):
     OP = "op"
 
 
-_TOKEN_RE = re.compile(
-    r"""
-    (?P<space>\s+)
-  | (?P<comment>--[^\n]*|/\*(?:.|\n)*?(?:\*/|\Z))
-  | (?P<blob>[xX]'[0-9A-Fa-f]*')
+# The code tokens' alternatives, shared by ``_TOKEN_RE`` and ``_CODE_RE`` in this order.
+_CODE_ALTERNATIVES = r"""
+    (?P<blob>[xX]'[0-9A-Fa-f]*')
   | (?P<string>'(?:[^']|'')*(?:'|\Z))
   | (?P<quoted>"(?:[^"]|"")*(?:"|\Z)|`(?:[^`]|``)*(?:`|\Z)|\[[^\]]*(?:\]|\Z))
   | (?P<number>0[xX][0-9A-Fa-f]+|(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
@@ -44,32 +42,21 @@ _TOKEN_RE = re.compile(
   | (?P<ident>[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*)
   | (?P<semi>;)
   | (?P<op>\|\||<<|>>|<=|>=|==|!=|<>|->>|->|.)
-    """,
-    re.VERBOSE,
+"""
+_SPACE = r"\s+"
+_COMMENT = r"--[^\n]*|/\*(?:.|\n)*?(?:\*/|\Z)"
+
+_TOKEN_RE = re.compile(
+    rf"(?P<space>{_SPACE})|(?P<comment>{_COMMENT})|{_CODE_ALTERNATIVES}", re.VERBOSE
 )
 
 _KINDS = {k.value: k for k in Kind}
 
 # A code token with the spaces and comments before it (``split_statements`` keeps only
 # code tokens: building a token for every space and comment cost half its time). The
-# alternatives are ``_TOKEN_RE``'s, in its order; the skip is possessive, so at the end of
-# the text, after the last code token, the match fails instead of re-reading a comment.
-_CODE_RE = re.compile(
-    r"""
-    (?:\s+|--[^\n]*|/\*(?:.|\n)*?(?:\*/|\Z))*+
-    (?:
-      (?P<blob>[xX]'[0-9A-Fa-f]*')
-    | (?P<string>'(?:[^']|'')*(?:'|\Z))
-    | (?P<quoted>"(?:[^"]|"")*(?:"|\Z)|`(?:[^`]|``)*(?:`|\Z)|\[[^\]]*(?:\]|\Z))
-    | (?P<number>0[xX][0-9A-Fa-f]+|(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
-    | (?P<param>\?\d*|[:@$][A-Za-z0-9_]+)
-    | (?P<ident>[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*)
-    | (?P<semi>;)
-    | (?P<op>\|\||<<|>>|<=|>=|==|!=|<>|->>|->|.)
-    )
-    """,
-    re.VERBOSE,
-)
+# skip is possessive, so at the end of the text, after the last code token, the match
+# fails instead of re-reading a comment.
+_CODE_RE = re.compile(rf"(?:{_SPACE}|{_COMMENT})*+(?:{_CODE_ALTERNATIVES})", re.VERBOSE)
 
 
 @dataclass(frozen=True, slots=True)
