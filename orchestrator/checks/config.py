@@ -97,6 +97,8 @@ class LintConfig:
             level = layer.level(finding.rule, level)
         if not enabled or level == OFF:
             return None
+        if level == finding.severity.value:
+            return finding  # the same finding (frozen): no copy
         return replace(finding, severity=Severity(level))
 
     def _start(self, finding: Finding) -> Severity:
