@@ -132,6 +132,7 @@ def replay(
         return Replay(tuple(steps), _final(conn, options))
     finally:
         conn.close()
+        _forget_batch()
 
 
 def as_parsed(item: Migration | ParsedMigration, database: str | None = None) -> ParsedMigration:
@@ -212,19 +213,39 @@ def _run_batch(conn: sqlite3.Connection, script: ParsedMigration, savepoint: str
     """
     if conn.in_transaction:
         return False
+    script_text = _batch_text(script)
+    if script_text is None:
+        return False
+    try:
+        conn.executescript(f"SAVEPOINT {savepoint};\n" + script_text)
+    except (sqlite3.Error, sqlite3.Warning, ValueError):  # ValueError: a NUL in the text
+        _abandon(conn, savepoint)
+        return False
+    return True
+
+
+# The last migration's batch text (the first run and the second run both send it).
+_last_batch: tuple[ParsedMigration | None, str | None] = (None, None)
+
+
+def _batch_text(script: ParsedMigration) -> str | None:
+    """The statements the shadow runs, as one script; None when it must go one by one."""
+    global _last_batch
+    if _last_batch[0] is script:
+        return _last_batch[1]
     texts = [
         s.text
         for s, shape in zip(script.statements, script.shapes, strict=True)
         if runs_on_shadow(shape)
     ]
-    if not texts or not all(_whole(text) for text in texts):
-        return False
-    try:
-        conn.executescript(f"SAVEPOINT {savepoint};\n" + "\n".join(texts) + "\n;")
-    except (sqlite3.Error, sqlite3.Warning, ValueError):  # ValueError: a NUL in the text
-        _abandon(conn, savepoint)
-        return False
-    return True
+    joined = "\n".join(texts) + "\n;" if texts and all(_whole(t) for t in texts) else None
+    _last_batch = (script, joined)
+    return joined
+
+
+def _forget_batch() -> None:
+    global _last_batch
+    _last_batch = (None, None)
 
 
 def _whole(text: str) -> bool:
