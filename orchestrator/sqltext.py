@@ -125,7 +125,7 @@ class Statement:
         start: int = 0,
         *,
         source: str | None = None,
-        stop: int = 0,
+        stop: int = -1,
     ) -> None:
         self.text = text
         self.line = line
@@ -139,8 +139,11 @@ class Statement:
         """The statement's code tokens (the ``;`` ending it excluded)."""
         tokens = self._tokens
         if tokens is None:
-            source = self._source if self._source is not None else self.text
-            tokens = self._tokens = tuple(_code_tokens(source, self.start, self.line, self._stop))
+            if self._source is None:  # built by hand from a text alone
+                tokens = tuple(_code_tokens(self.text, 0, self.line))
+            else:
+                tokens = tuple(_code_tokens(self._source, self.start, self.line, self._stop))
+            self._tokens = tokens
         return tokens
 
     def _key(self) -> tuple[str, int, tuple[Token, ...], int]:
