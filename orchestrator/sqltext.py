@@ -9,12 +9,13 @@ comment never splits anything.
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Kind(StrEnum):
@@ -106,14 +107,58 @@ def tokenize(sql: str) -> Iterator[Token]:
         line += text.count("\n")
 
 
-@dataclass(frozen=True)
 class Statement:
-    """One SQL statement: its code tokens, its text and where it starts."""
+    """One SQL statement: its code tokens, its text and where it starts.
 
-    text: str
-    line: int
-    tokens: tuple[Token, ...]
-    start: int
+    The tokens are read on first use (most rules look only at the shape, and plain
+    INSERTs of a large seed never need theirs): ``split_statements`` hands each
+    statement its span of the file and the tokenizer runs over that span alone.
+    """
+
+    __slots__ = ("_source", "_stop", "_tokens", "line", "start", "text")
+
+    def __init__(
+        self,
+        text: str,
+        line: int,
+        tokens: tuple[Token, ...] | None = None,
+        start: int = 0,
+        *,
+        source: str | None = None,
+        stop: int = -1,
+    ) -> None:
+        self.text = text
+        self.line = line
+        self.start = start
+        self._tokens = tokens
+        self._source = source  # the whole file, for tokens read on demand
+        self._stop = stop  # offset of the ``;`` ending the statement (tokens stop before it)
+
+    @property
+    def tokens(self) -> tuple[Token, ...]:
+        """The statement's code tokens (the ``;`` ending it excluded)."""
+        tokens = self._tokens
+        if tokens is None:
+            if self._source is None:  # built by hand from a text alone
+                tokens = tuple(_code_tokens(self.text, 0, self.line))
+            else:
+                tokens = tuple(_code_tokens(self._source, self.start, self.line, self._stop))
+            self._tokens = tokens
+        return tokens
+
+    def _key(self) -> tuple[str, int, tuple[Token, ...], int]:
+        return (self.text, self.line, self.tokens, self.start)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Statement):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Statement(text={self.text!r}, line={self.line!r}, start={self.start!r})"
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -132,44 +177,47 @@ class Statement:
 
 
 def split_statements(sql: str) -> tuple[Statement, ...]:
-    """Split ``sql`` into statements; comment-only text between them is dropped."""
+    """Split ``sql`` into statements; comment-only text between them is dropped.
+
+    One regular-expression match per statement finds the ends (as ``split_executable``
+    does); a statement's tokens are read only when a rule asks for them.
+    """
     statements: list[Statement] = []
-    code: list[Token] = []
-    begin = 0
-    for token in _code_tokens(sql):
-        if not code:
-            if token.kind is Kind.SEMI:
-                continue  # an empty statement (a lone `;`)
-            begin = token.start
-        if token.kind is Kind.SEMI:
-            if _ends_statement(sql, begin, token, code):
-                statements.append(_statement(sql, begin, token.start + 1, code))
-                code = []
-            else:
-                code.append(token)
-            continue
-        code.append(token)
-    if code:
-        statements.append(_statement(sql, begin, code[-1].start + len(code[-1].text), code))
+    new = Statement
+    for begin, stop, line in _spans(sql, _trigger_in_first_words):
+        if stop < 0:  # the text ended inside the statement: it ends at its last token
+            code = tuple(_code_tokens(sql, begin, line))
+            last = code[-1]
+            text = sql[begin : last.start + len(last.text)].rstrip()
+            statements.append(new(text, line, code, begin))
+        else:
+            statements.append(
+                new(sql[begin : stop + 1].rstrip(), line, None, begin, source=sql, stop=stop)
+            )
     return tuple(statements)
 
 
-def _code_tokens(sql: str) -> Iterator[Token]:
-    """``t for t in tokenize(sql) if t.is_code``, without building the others."""
-    line, counted = 1, 0
+def _code_tokens(sql: str, position: int = 0, line: int = 1, stop: int = -1) -> Iterator[Token]:
+    """``t for t in tokenize(sql) if t.is_code`` from ``position`` (on ``line``), without
+    building the others; with ``stop``, only tokens that start before that offset."""
+    counted = position
     match = _CODE_RE.match
     kinds = _KINDS
     # The frozen dataclass's __init__ sets each field through object.__setattr__; setting
     # the slots directly builds the same Token in half the time (a token a statement word).
     new = object.__new__
     set_kind, set_text, set_line, set_start = _TOKEN_SLOTS
-    position, size = 0, len(sql)
+    size = len(sql)
+    if stop < 0:
+        stop = size
     while position < size:
         found = match(sql, position)
         if found is None:  # only spaces and comments remain
             return
         group = found.lastindex or 0
         start = found.start(group)
+        if start >= stop:
+            return
         line += sql.count("\n", counted, start)
         counted = start
         token = new(Token)
@@ -181,15 +229,15 @@ def _code_tokens(sql: str) -> Iterator[Token]:
         position = found.end()
 
 
-def _ends_statement(sql: str, begin: int, semi: Token, code: list[Token]) -> bool:
-    if not any(t.is_word("TRIGGER") for t in code[:6]):
+def _trigger_in_first_words(sql: str, begin: int, end: int) -> bool:
+    """``split_statements``' test: a TRIGGER among the statement's first six code tokens
+    (before the ``;`` at ``end - 1``) asks ``sqlite3_complete`` where the body ends."""
+    if "TRIGGER" not in sql[begin:end].upper():
         return True
-    return sqlite3.complete_statement(sql[begin : semi.start + 1])
-
-
-def _statement(sql: str, begin: int, end: int, code: list[Token]) -> Statement:
-    text = sql[begin:end].rstrip()
-    return Statement(text=text, line=code[0].line, tokens=tuple(code), start=begin)
+    first = itertools.islice(_code_tokens(sql, begin, 1, end - 1), 6)
+    if not any(t.is_word("TRIGGER") for t in first):
+        return True
+    return sqlite3.complete_statement(sql[begin:end])
 
 
 _LITERALS = (Kind.STRING, Kind.QUOTED, Kind.BLOB)
@@ -235,12 +283,17 @@ _STATEMENT_RE = re.compile(
 )
 # Spaces and comments before a statement's first token.
 _TRIVIA_RE = re.compile(r"(?:\s++|--[^\n]*+|/\*(?:[^*]++|\*(?!/))*+(?:\*/|\Z))*+")
+# Both in one: group 1 ends where the statement's first code character is, group 2 is
+# the `;` (``finditer`` then walks the whole text with one match per statement).
+_PIECE_RE = re.compile(
+    "(" + _TRIVIA_RE.pattern + ")" + _STATEMENT_RE.pattern.removesuffix("(;)?") + "(;)?"
+)
 
 
-@dataclass(frozen=True)
-class Executable:
+class Executable(NamedTuple):
     """A statement ready to send: its text (comments inside it kept, as wrangler >= 4.137
-    sends them) and the line it starts on."""
+    sends them) and the line it starts on. (A named tuple: 50,000 of them are built in a
+    fraction of a frozen dataclass's time.)"""
 
     text: str
     line: int
@@ -255,27 +308,46 @@ def split_executable(sql: str) -> tuple[Executable, ...]:
     tokenizer's result.
     """
     out: list[Executable] = []
-    lines = _LineCounter(sql)
-    begin = -1  # start of the statement being read (a trigger body spans several matches)
-    size = len(sql)
-    position = 0
-    statement = _STATEMENT_RE.match
-    trivia = _TRIVIA_RE.match
-    while position < size:
-        found = statement(sql, position)
-        assert found is not None  # it matches everywhere, at least one character
+    append = out.append
+    new = Executable
+    for begin, stop, line in _spans(sql, _complete):
+        if stop < 0:  # the text ended inside a statement
+            append(new(_to_last_code(sql[begin:]), line))
+        else:
+            append(new(sql[begin : stop + 1].rstrip(), line))
+    return tuple(out)
+
+
+def _spans(sql: str, complete: Callable[[str, int, int], bool]) -> Iterator[tuple[int, int, int]]:
+    """``(begin, semi, line)`` of each statement: its first code character, the offset of
+    the ``;`` that ends it (-1 when the text ends first) and its line.
+
+    ``complete(sql, begin, end)`` decides whether a ``;`` (at ``end - 1``) ends the
+    statement begun at ``begin`` (only asked when the text says TRIGGER somewhere; a
+    trigger body spans several matches). Line numbers are counted incrementally.
+    """
+    begin = -1
+    line, counted = 1, 0
+    count = sql.count
+    triggers = "TRIGGER" in sql.upper()
+    for found in _PIECE_RE.finditer(sql):
         end = found.end()
         if begin < 0:
-            first = trivia(sql, position, end).end()  # type: ignore[union-attr]
-            if first < end and sql[first] != ";":
-                begin = first
-        if begin >= 0 and found.start(1) >= 0 and _complete(sql, begin, end):
-            out.append(Executable(sql[begin:end].rstrip(), lines.line_at(begin)))
-            begin = -1
-        position = end
-    if begin >= 0:  # the text ended inside a statement
-        out.append(Executable(_to_last_code(sql[begin:]), lines.line_at(begin)))
-    return tuple(out)
+            first = found.end(1)
+            if first == end or sql[first] == ";":
+                continue  # only spaces and comments, or an empty statement (a lone `;`)
+            begin = first
+        if found.start(2) < 0:
+            continue  # no `;`: the text ended (or a trigger body goes on below)
+        if triggers and not complete(sql, begin, end):
+            continue
+        line += count("\n", counted, begin)
+        counted = begin
+        yield begin, end - 1, line
+        begin = -1
+    if begin >= 0:
+        line += count("\n", counted, begin)
+        yield begin, -1, line
 
 
 def _to_last_code(text: str) -> str:
@@ -288,24 +360,9 @@ def _to_last_code(text: str) -> str:
     return "".join(t.text for t in tokens).rstrip()
 
 
-class _LineCounter:
-    """Line numbers of increasing offsets in linear time overall (counting from the
-    start for every statement made a 50,000-statement migration quadratic)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.offset = 0
-        self.line = 1
-
-    def line_at(self, offset: int) -> int:
-        if offset < self.offset:  # not expected on the apply path; stay correct anyway
-            self.offset, self.line = 0, 1
-        self.line += self.text.count("\n", self.offset, offset)
-        self.offset = offset
-        return self.line
-
-
 def _complete(sql: str, begin: int, end: int) -> bool:
+    """``split_executable``' test: a statement saying TRIGGER ends where ``sqlite3_complete``
+    says it does."""
     text = sql[begin:end]
     if "TRIGGER" not in text.upper():
         return True

@@ -136,3 +136,16 @@ def test_crlf_to_lf_outside_literals_as_wrangler_4_124() -> None:
     assert crlf_to_lf(sql) == "SELECT 'a\r\nb', \"c\r\nd\", [e\r\nf] -- x\nFROM t /* y\n */\n;"
     assert crlf_to_lf("SELECT 1;\r\n") == "SELECT 1;\n"
     assert crlf_to_lf("no carriage returns") == "no carriage returns"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=14))
+def test_statement_tokens_read_on_demand_are_the_tokenizers(parts: list[str]) -> None:
+    # Statements read their tokens when first asked, from their own span of the text:
+    # together with the `;` that end them, they are every code token of the text, in order.
+    sql = "".join(parts)
+    code = [t for t in tokenize(sql) if t.is_code]
+    statements = split_statements(sql)
+    read = [t for s in statements for t in s.tokens]
+    assert read == [t for t in code if t.kind is not Kind.SEMI or t in read]
+    assert all(s.tokens and s.line == s.tokens[0].line for s in statements)

@@ -80,6 +80,9 @@ class LintConfig:
     paths: tuple[PathLayer, ...] = ()
     profile: str = "default"
     generated: str = "exempt"
+    _graded: dict[tuple[object, ...], str | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def grade(self, finding: Finding, generated: bool = False) -> Finding | None:
         """The finding at its configured severity, or None when its rule is off here.
@@ -89,6 +92,18 @@ class LintConfig:
         """
         if finding.rule not in BY_CODE:
             return finding
+        # The answer depends on these alone: a 50,000-row seed's findings ask it once.
+        key = (finding.rule, finding.severity, finding.database, finding.file, generated)
+        level = self._graded.get(key, "")
+        if level == "":
+            level = self._graded[key] = self._level(finding, generated)
+        if level is None:
+            return None
+        if level == finding.severity.value:
+            return finding  # the same finding (frozen): no copy
+        return replace(finding, severity=Severity(level))
+
+    def _level(self, finding: Finding, generated: bool) -> str | None:
         if generated and self.generated == "exempt" and finding.rule in STYLE:
             return None
         enabled, level = True, self._start(finding).value
@@ -97,7 +112,7 @@ class LintConfig:
             level = layer.level(finding.rule, level)
         if not enabled or level == OFF:
             return None
-        return replace(finding, severity=Severity(level))
+        return level
 
     def _start(self, finding: Finding) -> Severity:
         rule = BY_CODE[finding.rule]

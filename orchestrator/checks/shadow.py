@@ -132,6 +132,7 @@ def replay(
         return Replay(tuple(steps), _final(conn, options))
     finally:
         conn.close()
+        _forget_batch()
 
 
 def as_parsed(item: Migration | ParsedMigration, database: str | None = None) -> ParsedMigration:
@@ -184,6 +185,8 @@ def _run_watched(
     conn: sqlite3.Connection, script: ParsedMigration, watched: frozenset[int]
 ) -> tuple[Failure | None, dict[int, SchemaSnapshot]]:
     at: dict[int, SchemaSnapshot] = {}
+    if not watched and _run_batch(conn, script, _MIGRATION):
+        return _commit(conn, script), at
     conn.execute(f"SAVEPOINT {_MIGRATION}")
     for index, (statement, shape) in enumerate(zip(script.statements, script.shapes, strict=True)):
         if not runs_on_shadow(shape):
@@ -195,6 +198,60 @@ def _run_watched(
             _abandon(conn, _MIGRATION)
             return failure, at
     return _commit(conn, script), at
+
+
+def _run_batch(conn: sqlite3.Connection, script: ParsedMigration, savepoint: str) -> bool:
+    """Run the migration's statements in one ``executescript`` inside ``savepoint`` (left
+    open): True when every one ran. On a failure, everything is rolled back and False
+    says: run statement by statement (which finds the failing one and its line).
+
+    ``executescript`` commits an open transaction first, so it is used only outside one
+    (never inside the probe's savepoint). Each statement's text is one SQLite statement:
+    the splitter ends one at every ``;`` outside literals and comments, except inside a
+    trigger, where ``sqlite3_complete`` decides; a text it calls incomplete would run
+    differently glued to the next, so such a migration runs statement by statement.
+    """
+    if conn.in_transaction:
+        return False
+    script_text = _batch_text(script)
+    if script_text is None:
+        return False
+    try:
+        conn.executescript(f"SAVEPOINT {savepoint};\n" + script_text)
+    except (sqlite3.Error, sqlite3.Warning, ValueError):  # ValueError: a NUL in the text
+        _abandon(conn, savepoint)
+        return False
+    return True
+
+
+# The last migration's batch text (the first run and the second run both send it).
+_last_batch: tuple[ParsedMigration | None, str | None] = (None, None)
+
+
+def _batch_text(script: ParsedMigration) -> str | None:
+    """The statements the shadow runs, as one script; None when it must go one by one."""
+    global _last_batch
+    if _last_batch[0] is script:
+        return _last_batch[1]
+    texts = [
+        s.text
+        for s, shape in zip(script.statements, script.shapes, strict=True)
+        if runs_on_shadow(shape)
+    ]
+    joined = "\n".join(texts) + "\n;" if texts and all(_whole(t) for t in texts) else None
+    _last_batch = (script, joined)
+    return joined
+
+
+def _forget_batch() -> None:
+    global _last_batch
+    _last_batch = (None, None)
+
+
+def _whole(text: str) -> bool:
+    if "TRIGGER" not in text.upper():
+        return True
+    return sqlite3.complete_statement(text)
 
 
 def execute(
@@ -228,16 +285,24 @@ def _abandon(conn: sqlite3.Connection, savepoint: str) -> None:
 
 
 def rerun_script(conn: sqlite3.Connection, script: ParsedMigration) -> Rerun:
-    """Run an applied migration again and undo it: what failed, what it changed."""
-    version, changes = schema_version(conn), conn.total_changes
-    conn.execute(f"SAVEPOINT {_RERUN}")
+    """Run an applied migration again and undo it: what failed, what it changed.
+
+    The second run goes in one batch (``_run_batch``); only when a statement fails does it
+    go again statement by statement, to list every failure with its line."""
+    version = schema_version(conn)
     inserts = _insert_targets(script)
     counts = {table: count_rows(conn, table) for table in inserts}
+    changes = conn.total_changes
     failures = []
-    for index, (statement, shape) in enumerate(zip(script.statements, script.shapes, strict=True)):
-        if runs_on_shadow(shape):
-            failure = execute(conn, script.file, index, statement)
-            failures.extend([failure] if failure else [])
+    if not _run_batch(conn, script, _RERUN):
+        changes = conn.total_changes
+        conn.execute(f"SAVEPOINT {_RERUN}")
+        for index, (statement, shape) in enumerate(
+            zip(script.statements, script.shapes, strict=True)
+        ):
+            if runs_on_shadow(shape):
+                failure = execute(conn, script.file, index, statement)
+                failures.extend([failure] if failure else [])
     grew = []
     for table, index in inserts.items():
         # Whole-run counts: a recreation's restore re-inserts what its DROP removed.

@@ -6,6 +6,8 @@ ALTER action, INSERT conflict clause …). Column definitions live in ``columns`
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass, replace
 
 from orchestrator.sqltext import Kind, Statement, Token
@@ -47,7 +49,65 @@ class Shape:
 
 
 def shape_of(statement: Statement) -> Shape:
-    """Classify one statement."""
+    """Classify one statement.
+
+    Two shapes are read from the text alone, without tokenizing the statement: a plain
+    ``INSERT [OR x] INTO name (columns) VALUES …`` (the rows of a large seed) and a
+    statement whose verb has no parser here. Anything else they do not match exactly
+    (comments, quoted or qualified names, a ``CONFLICT`` anywhere) goes through the
+    tokens; a property test holds both paths equal.
+    """
+    quick = _quick_shape(statement.text)
+    return quick if quick is not None else token_shape(statement)
+
+
+# ASCII-only and case-insensitive: each word below is exactly one IDENT token.
+_PLAIN_INSERT = re.compile(
+    r"INSERT\s+(?:OR\s+(ABORT|FAIL|IGNORE|REPLACE|ROLLBACK)\s+)?INTO\s+([A-Za-z_][A-Za-z0-9_]*)\s*"
+    r"\(\s*([A-Za-z_][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*\)\s*"
+    r"VALUES(?![A-Za-z0-9_$\u0080-\uffff]|\Z)",
+    re.ASCII | re.IGNORECASE,
+)
+# Never at the very end: the text is stripped of trailing (Unicode) spaces, and U+00A0
+# and its kind are identifier characters to SQLite, so the word may go on there.
+_LEADING_WORD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)[ \t\n\r(;]", re.ASCII)
+_COLUMN_SEPARATOR = re.compile(r"\s*,\s*", re.ASCII)
+
+
+def _quick_shape(text: str) -> Shape | None:
+    word = _LEADING_WORD.match(text)
+    if word is None:
+        return None
+    verb = word.group(1).upper()
+    if verb == "INSERT":
+        plain = _PLAIN_INSERT.match(text)
+        if plain is None or "CONFLICT" in text.upper():  # an upsert, perhaps: read the tokens
+            return None
+        return _plain_insert(*plain.groups())
+    if verb in _PARSERS or verb == "WITH":
+        return None
+    return _verb_only(verb)
+
+
+# A seed repeats one INSERT head thousands of times: build its (immutable) shape once.
+@functools.lru_cache(maxsize=1024)
+def _plain_insert(conflict: str | None, name: str, columns: str) -> Shape:
+    return Shape(
+        verb="INSERT",
+        name=name.lower(),
+        conflict=(conflict or "").upper(),
+        source="VALUES",
+        columns=tuple(c.lower() for c in _COLUMN_SEPARATOR.split(columns)),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _verb_only(verb: str) -> Shape:
+    return Shape(verb=verb)
+
+
+def token_shape(statement: Statement) -> Shape:
+    """Classify one statement from its tokens (``shape_of`` without its shortcuts)."""
     tokens = _skip_with(statement.tokens)
     if not tokens:
         return Shape(verb="")

@@ -207,3 +207,38 @@ def test_the_shadow_runs_the_text_apply_sends_inner_comments_kept() -> None:
     conn.execute("CREATE TABLE IF NOT EXISTS g (a INTEGER/*c*/NOT NULL)")
     [(sql,)] = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'g'").fetchall()
     assert "(a INTEGER/*c*/NOT NULL)" in sql
+
+
+BATCH_CASES = [
+    [T, "INSERT INTO t (name) VALUES ('a');\nINSERT INTO t (name) VALUES ('b');"],
+    [T, "INSERT INTO t (name) VALUES ('a');\nINSERT INTO t (id) VALUES (NULL, 2);\nSELECT 1;"],
+    [T, "INSERT INTO t (id, name) VALUES (7, 'a');\nINSERT OR ROLLBACK INTO t (id) VALUES (7);"],
+    [
+        T,
+        "INSERT OR ROLLBACK INTO t (id, name) VALUES (8, 'a');\nINSERT INTO t (name) VALUES ('b');",
+    ],
+    [
+        T,
+        "ALTER TABLE t ADD COLUMN c TEXT;\nCREATE INDEX i ON t(c);\nINSERT INTO t (c) VALUES ('x');",
+    ],
+    [
+        T,
+        "CREATE TABLE IF NOT EXISTS log (v TEXT UNIQUE);\nCREATE TRIGGER IF NOT EXISTS tr AFTER "
+        "INSERT ON t BEGIN INSERT INTO log (v) VALUES (new.name); END;\n"
+        "INSERT INTO t (name) VALUES ('a');",
+    ],
+    [T, "INSERT INTO t (name) VALUES ('a');\nINSERT INTO t (name) VALUES ('a\x00b');"],
+    [T, "EXPLAIN SELECT 1; CREATE TRIGGER x AFTER INSERT ON t BEGIN SELECT 1; END;"],
+]
+
+
+@pytest.mark.parametrize("sources", BATCH_CASES)
+def test_one_batch_per_run_sees_what_statement_by_statement_sees(
+    sources: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each run goes to SQLite in one executescript; a failure sends it again statement by
+    # statement. Both ways must measure the same: failures and their lines, rows, schema.
+    batched = replay(parse_all(sources), MEASURE)
+    monkeypatch.setattr("orchestrator.checks.shadow._run_batch", lambda *_: False)
+    single = replay(parse_all(sources), MEASURE)
+    assert batched == single

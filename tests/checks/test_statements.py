@@ -108,3 +108,38 @@ def test_backup_tables_are_transient() -> None:
         "m.sql", "CREATE TABLE b AS SELECT * FROM c;\nDROP TABLE b;\nDROP TABLE c;"
     )
     assert parsed.transient == frozenset({"b"})
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from orchestrator.checks.statements import token_shape  # noqa: E402
+
+_INSERT_PARTS = [
+    "INSERT", "insert", " ", "\n", "\t", "\u00a0", "OR ", "or ", "IGNORE ", "ROLLBACK ", "INTO ",
+    "t", "T2", "main.t", '"t"', "(", ")", ",", "a", "b_1", "VALUES", "values", "$", "é", "ſ",
+    "SELECT", "'x'", "x'00'", "ON", "CONFLICT", "DO NOTHING", "/* c */", "-- c\n", "DEFAULT",
+    "UPDATE", "WITH", "fts", ";", "1",
+]  # fmt: skip
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_INSERT_PARTS), max_size=18))
+def test_shapes_read_from_the_text_equal_the_tokens_shapes(parts: list[str]) -> None:
+    # shape_of reads a plain INSERT … VALUES and a verb it has no parser for from the text
+    # alone; whatever it reads that way must be exactly what the tokens say.
+    for statement in split_statements("".join(parts)):
+        assert shape_of(statement) == token_shape(statement), statement.text
+
+
+def test_a_plain_seed_insert_is_read_from_its_text() -> None:
+    [plain, upsert] = split_statements(
+        "INSERT OR ignore INTO Seed (Id, v) VALUES (1, 'a');\n"
+        "INSERT INTO seed (id) VALUES (1) ON CONFLICT DO NOTHING;"
+    )
+    shape = shape_of(plain)
+    assert (shape.verb, shape.name, shape.conflict, shape.source, shape.columns) == (
+        "INSERT", "seed", "IGNORE", "VALUES", ("id", "v"),
+    )  # fmt: skip
+    assert plain._tokens is None  # never tokenized
+    assert shape_of(upsert).upsert and upsert._tokens is not None
