@@ -116,6 +116,9 @@ __all__ = [
 ]
 
 API_PREFIX = "/client/v4"
+# Appended to the stand-in's own statements: their cached form (statements are cached,
+# and the authorizer runs only when one is prepared) never serves a client's text.
+_INTERNAL = "/* d1-api-server internal */"
 UPLOAD_PREFIX = "/__import_upload/"
 MAX_STATEMENT_BYTES = 100_000
 
@@ -550,6 +553,8 @@ class _Database:
     lock: threading.Lock = field(default_factory=threading.Lock)
     enforce: bool = False
     wrote: bool = False
+    prepared: int = 0  # authorizer calls: unchanged over an execute means a cached statement
+    writes: dict[str, bool] = field(default_factory=dict)  # sql -> wrote, when last prepared
     refusal: str | None = None
     version: int = 1
     history: list[_Version] = field(default_factory=list)
@@ -566,6 +571,7 @@ class _Database:
     ) -> int:
         if not self.enforce:
             return sqlite3.SQLITE_OK
+        self.prepared += 1
         if action in _WRITE_ACTIONS:
             self.wrote = True
         if action in (sqlite3.SQLITE_TRANSACTION, sqlite3.SQLITE_SAVEPOINT):
@@ -607,14 +613,15 @@ class _Database:
     # -- helpers (callers hold self.lock) ---------------------------------------
 
     def size(self) -> int:
-        page_count = self.conn.execute("PRAGMA page_count").fetchone()[0]
-        page_size = self.conn.execute("PRAGMA page_size").fetchone()[0]
+        page_count = self.conn.execute(f"PRAGMA page_count {_INTERNAL}").fetchone()[0]
+        page_size = self.conn.execute(f"PRAGMA page_size {_INTERNAL}").fetchone()[0]
         return int(page_count) * int(page_size)
 
     def num_tables(self) -> int:
         row = self.conn.execute(
             "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
-            "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'"
+            "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' "
+            + _INTERNAL
         ).fetchone()
         return int(row[0])
 
@@ -643,6 +650,17 @@ class _Database:
         return entry
 
 
+def _connect(path: Path) -> sqlite3.Connection:
+    """A database's connection: statements cached (the authorizer runs when one is prepared,
+    and ``_Database.writes`` remembers what it saw), foreign keys on as on D1."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # executescript: these bypass the statement cache, so no client text ever reuses them.
+    # Durability against a crash of this machine is not what the stand-in models; syncing
+    # every commit made each write cost milliseconds, and thousands of databases disk-bound.
+    conn.executescript("PRAGMA foreign_keys = ON; PRAGMA synchronous = OFF;")
+    return conn
+
+
 def _allowed_name(name: str | None) -> bool:
     return name is None or name[:4].lower() != "_cf_"
 
@@ -666,6 +684,9 @@ def _allowed_pragma(pragma: str | None, argument: str | None) -> bool:
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a client that opens dozens of connections
+    # at once (a fleet run, 32 jobs) had some of them reset before they were accepted.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], api: D1ApiServer) -> None:
         self.api = api
@@ -961,19 +982,19 @@ class _ImportMixin:
         with db.lock:
             at = server._bookmark(db, db.version)
             conn = db.conn
-            conn.execute("BEGIN IMMEDIATE")
+            conn.executescript("BEGIN IMMEDIATE")
             try:
                 db.enforce = True
                 for statement in statements:
                     conn.execute(statement).fetchall()
                 db.enforce = False
-                conn.execute("COMMIT")
+                conn.commit()
             except sqlite3.Error as exc:
                 db.enforce = False
                 message = db.refusal or _sqlite_error_text(exc)
                 db.refusal = None
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                    conn.rollback()
                 return {"at_bookmark": at, "status": "error", "error": message}
             db.record_version(server.snapshot_every_write)
             final = server._bookmark(db, db.version)
@@ -1032,6 +1053,7 @@ class D1ApiServer(_ImportMixin):
         self._port = port
         self._latency = float(latency)
         self._lock = threading.Lock()
+        self._sql_lock = threading.Lock()
         self._databases: dict[str, _Database] = {}
         self._requests: list[RequestRecord] = []
         self._httpd: _HttpServer | None = None
@@ -1164,10 +1186,7 @@ class D1ApiServer(_ImportMixin):
             snapshot_dir = self.directory / ".time_travel" / db_id
             # Versions restart at 1 for every server, so old snapshots must not be reused.
             shutil.rmtree(snapshot_dir, ignore_errors=True)
-            conn = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False, cached_statements=0
-            )
-            conn.execute("PRAGMA foreign_keys = ON")
+            conn = _connect(path)
             db = _Database(
                 uuid=db_id,
                 name=name,
@@ -1214,16 +1233,23 @@ class D1ApiServer(_ImportMixin):
         set-up and assertions. A write commits and creates a new version."""
         db = self._database(database_id)
         with db.lock:
-            before = db.conn.total_changes
-            db.conn.execute("BEGIN")
+            # Its own connection, without a statement cache: what runs here bypasses
+            # D1's rules, and a cached statement would skip them for a client later.
+            local = sqlite3.connect(db.path, isolation_level=None, cached_statements=0)
             try:
-                cur = db.conn.execute(sql, tuple(params))
+                local.execute("PRAGMA foreign_keys = ON")
+                local.execute("BEGIN")
+                cur = local.execute(sql, tuple(params))
                 rows = [tuple(row) for row in cur.fetchall()]
-                db.conn.execute("COMMIT")
+                local.execute("COMMIT")
+                changed = local.total_changes
             except BaseException:
-                db.conn.execute("ROLLBACK")
+                if local.in_transaction:
+                    local.execute("ROLLBACK")
                 raise
-            if db.conn.total_changes != before or not sql.lstrip().upper().startswith(
+            finally:
+                local.close()
+            if changed or not sql.lstrip().upper().startswith(
                 ("SELECT", "WITH", "PRAGMA", "EXPLAIN", "VALUES")
             ):
                 db.record_version(self.snapshot_every_write)
@@ -1417,32 +1443,35 @@ class D1ApiServer(_ImportMixin):
 
     def _run_query(self, db: _Database, body: bytes, *, raw: bool) -> tuple[int, JsonObject]:
         statements = _statements_from_body(body)
-        with db.lock:
+        # One query at a time for the whole server: with dozens of connections, threads
+        # that each run SQLite fought over the GIL at every call into it, and a request
+        # cost five times the CPU it costs alone.
+        with self._sql_lock, db.lock:
             if self._closed:
                 raise _ApiError(503, CODE_INTERNAL, "server shutting down")
             results: list[_StatementResult] = []
             changed = False
             conn = db.conn
-            conn.execute("BEGIN IMMEDIATE")
+            conn.executescript("BEGIN IMMEDIATE")
             try:
                 db.enforce = True
                 for sql, params in statements:
                     results.append(self._run_statement(db, sql, params))
                     changed = changed or bool(results[-1].meta["changed_db"])
                 db.enforce = False
-                conn.execute("COMMIT")
+                conn.commit()
             except sqlite3.Error as exc:
                 db.enforce = False
                 message = db.refusal if db.refusal else _sqlite_error_text(exc)
                 db.refusal = None
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                    conn.rollback()
                 return 400, _envelope_error(CODE_SQL, message, result=[])
             except BaseException:
                 db.enforce = False
                 db.refusal = None
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                    conn.rollback()
                 raise
             if changed:
                 db.record_version(self.snapshot_every_write)
@@ -1465,8 +1494,13 @@ class D1ApiServer(_ImportMixin):
         db.refusal = None
         conn = db.conn
         before = conn.total_changes
+        prepared = db.prepared
         t0 = time.perf_counter()
         cur = conn.execute(sql, tuple(params))
+        if db.prepared != prepared:  # the authorizer saw it (re)prepared: what it does now
+            db.writes[sql] = db.wrote
+        else:  # a cached statement: the authorizer ran when it was prepared
+            db.wrote = db.writes.get(sql, False)
         fetched = cur.fetchall()
         duration = (time.perf_counter() - t0) * 1000.0
         columns = [d[0] for d in cur.description] if cur.description else []
@@ -1522,7 +1556,7 @@ class D1ApiServer(_ImportMixin):
                 source.backup(db.conn)
             finally:
                 source.close()
-            db.conn.execute("PRAGMA foreign_keys = ON")
+            db.conn.executescript("PRAGMA foreign_keys = ON")
             db.record_version(keep_snapshot=True)
             return _envelope(
                 {
@@ -1605,9 +1639,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="NAME[=UUID]",
         help="database to serve (repeatable)",
     )
+    parser.add_argument(
+        "--db-file",
+        type=Path,
+        help="databases to serve, one NAME[=UUID] a line (for thousands of them)",
+    )
+    parser.add_argument(
+        "--log",
+        type=Path,
+        help="on exit, write the request log here (JSON lines: method, path, database_id, status)",
+    )
     parser.add_argument("--no-snapshots", action="store_true", help="snapshot only on bookmark")
     parser.add_argument("--verbose", action="store_true", help="log requests to stderr")
     args = parser.parse_args(argv)
+    databases = cast(list[tuple[str, str | None]], args.db)
+    if args.db_file is not None:
+        lines = args.db_file.read_text(encoding="utf-8").splitlines()
+        databases += [_parse_db_option(line.strip()) for line in lines if line.strip()]
 
     server = D1ApiServer(
         args.dir,
@@ -1627,13 +1675,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     with server:
-        for name, db_id in cast(list[tuple[str, str | None]], args.db):
+        for name, db_id in databases:
             created = server.create_database(name, db_id)
             print(f"database {name} {created}", flush=True)
         print(server.base_url, flush=True)
         while not stop.wait(0.5):
             pass
+    if args.log is not None:
+        _write_log(args.log, server.requests)
     return 0
+
+
+def _write_log(path: Path, records: Sequence[RequestRecord]) -> None:
+    """The request log (never the token, never the SQL) as JSON lines, atomically."""
+    keep = ("method", "path", "database_id", "status", "fault")
+    partial = path.with_suffix(".partial")
+    with partial.open("w", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps({k: getattr(record, k) for k in keep}) + "\n")
+    partial.replace(path)
 
 
 if __name__ == "__main__":

@@ -293,6 +293,29 @@ def test_not_authorized(server: D1ApiServer, db_id: str, sql: str) -> None:
     assert tables(server, db_id) == []
 
 
+def test_rules_and_changed_db_hold_for_statements_sent_again(
+    server: D1ApiServer, db_id: str
+) -> None:
+    """The stand-in caches prepared statements, and its authorizer runs only when one is
+    prepared: a text sent again, or one the stand-in ran itself, still meets D1's rules,
+    and a write sent again still counts as a write."""
+    server.execute_local(db_id, "CREATE TABLE t (a)")
+    server.execute_local(db_id, "INSERT INTO t VALUES (0)")
+    for _ in range(3):
+        assert query(server, db_id, "COMMIT")[1]["errors"][0]["message"] == TRANSACTION_REFUSED
+        assert query(server, db_id, "BEGIN IMMEDIATE")[0] == 400
+        assert query(server, db_id, "PRAGMA synchronous = OFF")[0] == 400
+        assert query(server, db_id, "INSERT INTO t VALUES (0)")[0] == 200
+    versions = []
+    for _ in range(3):
+        status, payload = query(server, db_id, "INSERT INTO t VALUES (1); SELECT count(*) FROM t;")
+        assert status == 200
+        assert [r["meta"]["changed_db"] for r in payload["result"]] == [True, False]
+        versions.append(server.version(db_id))
+    assert versions[0] < versions[1] < versions[2]
+    assert server.execute_local(db_id, "SELECT count(*) FROM t") == [(7,)]
+
+
 def test_statement_over_100kb_rejected(server: D1ApiServer, db_id: str) -> None:
     big = "SELECT '" + "x" * 100_000 + "'"
     status, payload = query(server, db_id, big)
