@@ -141,19 +141,11 @@ def _ignored(ledger_table: str) -> Callable[[str], bool]:
 def _http(request: FleetRequest, budget: int, notify: Notify) -> D1Http:
     environ = request.environ if request.environ is not None else dict(os.environ)
     credentials = credentials_from(request.settings.remote, environ)
-
-    def budget_sleep(seconds: float) -> None:
-        if seconds >= 1:
-            notify(f"waiting {seconds:.0f} s for the request budget ({budget:,} per 5 min)")
-        time.sleep(seconds)
-
-    def retry_sleep(seconds: float) -> None:
-        if seconds >= 1:
-            notify(f"rate limited or retrying: waiting {seconds:.0f} s (retry-after)")
-        time.sleep(seconds)
-
-    rate = RateBudget(budget, CLOUDFLARE_WINDOW_S, sleep=budget_sleep)
-    return D1Http(credentials, transport=request.transport, budget=rate, sleep=retry_sleep)
+    # D1Http announces every wait of a second or more with the seconds left (the budget's,
+    # a 429's retry-after, a backoff): through ``notify``, so beside the progress bar and
+    # once (its own line to stderr came on top of a second one from here).
+    rate = RateBudget(budget, CLOUDFLARE_WINDOW_S)
+    return D1Http(credentials, transport=request.transport, budget=rate, notice=notify)
 
 
 def _local_opener(root: Path, write: bool) -> Callable[..., Session]:
