@@ -122,9 +122,11 @@ def start_stand_in(
     account: str,
     latency: float,
     fresh: bool = True,
+    workers: int = 1,
 ) -> StandIn:
     """Start the stand-in in its own process serving ``databases`` (name, uuid or None)
-    from ``directory``; with ``fresh=False`` the SQLite files there are served again."""
+    from ``directory``; with ``fresh=False`` the SQLite files there are served again;
+    ``workers`` processes share its port and files (as D1 serves each database apart)."""
     if fresh:
         shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True, exist_ok=True)
@@ -137,7 +139,8 @@ def start_stand_in(
     log.unlink(missing_ok=True)
     argv = [sys.executable, "-m", "tests.d1_api_server", "--dir", str(directory),
             "--token", token, "--account", account, "--latency", str(latency),
-            "--no-snapshots", "--db-file", str(listing), "--log", str(log)]  # fmt: skip
+            "--no-snapshots", "--db-file", str(listing), "--log", str(log),
+            "--workers", str(workers)]  # fmt: skip
     process = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     ids: dict[str, str] = {}

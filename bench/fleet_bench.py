@@ -19,7 +19,7 @@ Printed, in the same run:
    a list read, the file batch and a ledger read (3 requests per member, wrangler's
    ~0.7 s start-up per call not counted).
 
-Usage: python bench/fleet_bench.py [--members N] [--jobs N]
+Usage: python bench/fleet_bench.py [--members N] [--jobs N] [--workers N]
 Exit status 1 when a target does not hold.
 """
 
@@ -53,7 +53,7 @@ from orchestrator.engines.ledger import LedgerNames
 from orchestrator.engines.ratelimit import CLOUDFLARE_LIMIT, CLOUDFLARE_WINDOW_S
 from orchestrator.engines.remote import bound_params, remote_text
 from orchestrator.fleets.model import Member, MemberState
-from orchestrator.fleets.planning import estimate
+from orchestrator.fleets.planning import Estimate, estimate
 from orchestrator.fleets.service import FleetRequest, apply_fleet
 from orchestrator.fleets.sql import plan_writes, read_batch
 from orchestrator.schema.target import WRANGLER_DEFAULT_TABLE
@@ -153,7 +153,7 @@ def bare_client(server: StandIn, jobs: int, steps: tuple[bytes, ...]) -> tuple[f
     return wall, time.process_time() - cpu, server.cpu_seconds() - served
 
 
-def measure(members: int, jobs: int) -> tuple[list[Phase], float]:
+def measure(members: int, jobs: int, workers: int) -> tuple[list[Phase], float]:
     base = WORK / "fleet"
     shutil.rmtree(base, ignore_errors=True)
     extra = "[remote]\nrequests_per_5min = 100000000\n\n"
@@ -163,7 +163,7 @@ def measure(members: int, jobs: int) -> tuple[list[Phase], float]:
     ids: dict[str, str] = {}
     for phase in phases:
         # A stand-in per phase over the same SQLite files: its log is the phase's requests.
-        server = _start(base / "api", names(members), fresh=phase is phases[0], ids=ids)
+        server = _start(base / "api", names(members), phase is phases[0], ids, workers)
         try:
             ids = server.ids
             phase.wall, phase.client_cpu, phase.server_cpu, ok = rollout(server, root, jobs)
@@ -173,7 +173,7 @@ def measure(members: int, jobs: int) -> tuple[list[Phase], float]:
             phase.rate = per_member(server.stop())
     read, write = bodies(root)
     for phase, steps in zip(phases, ((read, write), (read,)), strict=True):
-        server = _start(base / "bare", names(members), fresh=phase is phases[0], ids=ids)
+        server = _start(base / "bare", names(members), phase is phases[0], ids, workers)
         try:
             phase.bare, phase.bare_cpu, _ = bare_client(server, jobs, steps)
         finally:
@@ -182,26 +182,36 @@ def measure(members: int, jobs: int) -> tuple[list[Phase], float]:
 
 
 def _start(
-    directory: Path, databases: list[tuple[str, str | None]], *, fresh: bool, ids: dict[str, str]
+    directory: Path,
+    databases: list[tuple[str, str | None]],
+    fresh: bool,
+    ids: dict[str, str],
+    workers: int,
 ) -> StandIn:
     if ids:  # the same uuids again: the stand-in reopens their files
         databases = [(name, ids[name]) for name, _ in databases]
     return start_stand_in(
-        directory, databases, token=TOKEN, account=ACCOUNT, latency=LATENCY, fresh=fresh
+        directory,
+        databases,
+        token=TOKEN,
+        account=ACCOUNT,
+        latency=LATENCY,
+        fresh=fresh,
+        workers=workers,
     )
 
 
 def budget_line(members: int) -> str:
-    """Predicted wall at Cloudflare's budget, orchestrate's estimate beside wrangler's way."""
+    """Predicted wall at Cloudflare's budget (its first window free, as the run's estimate
+    counts), orchestrate's requests beside wrangler's way."""
     window = CLOUDFLARE_WINDOW_S / 60
     ours = estimate(members, members, 1, CLOUDFLARE_LIMIT, CLOUDFLARE_WINDOW_S)
-    theirs = members * 3
-    theirs_min = theirs / CLOUDFLARE_LIMIT * window
+    theirs = Estimate(members, members * 3, CLOUDFLARE_LIMIT, CLOUDFLARE_WINDOW_S)
     return (
         f"at Cloudflare's budget ({CLOUDFLARE_LIMIT:,} requests per {window:g} min): orchestrate "
-        f"{ours.requests:,} requests, about {ours.requests / CLOUDFLARE_LIMIT * window:.0f} min "
-        f"(printed before the run: {ours.describe()}) | wrangler, one d1 migrations apply per "
-        f"database: at least {theirs:,} requests, about {theirs_min:.0f} min"
+        f"{ours.requests:,} requests, about {ours.seconds / 60:g} min (printed before the run: "
+        f"{ours.describe()}) | wrangler, one d1 migrations apply per database: at least "
+        f"{theirs.requests:,} requests, about {theirs.seconds / 60:g} min"
     )
 
 
@@ -209,8 +219,10 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--jobs", type=int, default=32)
+    # One process: on 2 cores a second stand-in process takes the client's core.
+    parser.add_argument("--workers", type=int, default=1, help="stand-in processes")
     args = parser.parse_args()
-    phases, peak_server = measure(args.members, args.jobs)
+    phases, peak_server = measure(args.members, args.jobs, args.workers)
     held = []
     for phase in phases:
         critical = math.ceil(args.members / args.jobs) * phase.target * LATENCY

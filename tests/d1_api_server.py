@@ -86,6 +86,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import os
 import secrets
 import shutil
 import signal
@@ -698,11 +699,13 @@ class _HttpServer(ThreadingHTTPServer):
     # at once (a fleet run, 32 jobs) had some of them reset before they were accepted.
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], api: D1ApiServer) -> None:
+    def __init__(
+        self, address: tuple[str, int], api: D1ApiServer, bind_and_activate: bool = True
+    ) -> None:
         self.api = api
         self._sockets: set[socket.socket] = set()
         self._sockets_lock = threading.Lock()
-        super().__init__(address, _Handler)
+        super().__init__(address, _Handler, bind_and_activate)
 
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = super().get_request()
@@ -1077,10 +1080,17 @@ class D1ApiServer(_ImportMixin):
 
     # -- lifecycle ---------------------------------------------------------------
 
-    def start(self) -> D1ApiServer:
+    def start(self, listener: socket.socket | None = None) -> D1ApiServer:
+        """Serve on a new socket, or on ``listener`` (one listening socket shared by
+        several processes: ``--workers``)."""
         if self._httpd is not None:
             return self
-        self._httpd = _HttpServer((self._host, self._port), self)
+        if listener is None:
+            self._httpd = _HttpServer((self._host, self._port), self)
+        else:
+            self._httpd = _HttpServer(listener.getsockname()[:2], self, bind_and_activate=False)
+            self._httpd.socket.close()
+            self._httpd.socket = listener
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.02},
@@ -1660,12 +1670,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="on exit, write the request log here (JSON lines: method, path, database_id, status)",
     )
     parser.add_argument("--no-snapshots", action="store_true", help="snapshot only on bookmark")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes serving the same port and files, as D1 serves each database apart "
+        "(benchmarks: needs --no-snapshots, and Time Travel then stays within a process)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log requests to stderr")
     args = parser.parse_args(argv)
+    if args.workers > 1 and not args.no_snapshots:
+        parser.error("--workers needs --no-snapshots")
     databases = cast(list[tuple[str, str | None]], args.db)
     if args.db_file is not None:
         lines = args.db_file.read_text(encoding="utf-8").splitlines()
         databases += [_parse_db_option(line.strip()) for line in lines if line.strip()]
+    if args.workers > 1:
+        return _serve_workers(args, [(n, i or str(uuid_module.uuid4())) for n, i in databases])
 
     server = D1ApiServer(
         args.dir,
@@ -1693,6 +1714,68 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
     if args.log is not None:
         _write_log(args.log, server.requests)
+    return 0
+
+
+def _serve_workers(args: argparse.Namespace, databases: list[tuple[str, str | None]]) -> int:
+    """``--workers N``: N processes accept on one listening socket and serve the same
+    SQLite files (SQLite's locks keep them consistent). A process of its own per share
+    of the requests, so that one database's SQL never waits for another's, as on D1.
+    Each worker keeps its own request log; the first one merges them on exit."""
+    listener = socket.create_server((args.host, args.port), backlog=128)
+    listener.setblocking(False)  # the workers that lose the race for a connection go on
+    ready_r, ready_w = os.pipe()
+    children: list[int] = []
+    index = 0
+    for number in range(1, args.workers):
+        pid = os.fork()
+        if pid == 0:
+            index, children = number, []
+            break
+        children.append(pid)
+    server = D1ApiServer(
+        args.dir,
+        token=args.token,
+        account_id=args.account,
+        latency=args.latency,
+        snapshot_every_write=False,
+        verbose=args.verbose,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda _s, _f: stop.set())
+    signal.signal(signal.SIGTERM, lambda _s, _f: stop.set())
+    server.start(listener)
+    for name, db_id in databases:
+        server.create_database(name, db_id)
+    if index:
+        os.write(ready_w, b".")
+    else:
+        for _ in children:
+            os.read(ready_r, 1)
+        for name, db_id in databases:
+            print(f"database {name} {db_id}", flush=True)
+        print(server.base_url, flush=True)
+    while not stop.wait(0.5):
+        pass
+    server.stop()
+    log: Path | None = args.log
+    if index:
+        if log is not None:
+            _write_log(log.with_name(f"{log.name}.{index}"), server.requests)
+        os._exit(0)
+    records = server.requests
+    for pid in children:
+        os.kill(pid, signal.SIGTERM)
+    for number, pid in enumerate(children, 1):
+        os.waitpid(pid, 0)
+        if log is not None:
+            part = log.with_name(f"{log.name}.{number}")
+            if part.is_file():
+                lines = part.read_text(encoding="utf-8").splitlines()
+                records += [RequestRecord(sql=None, **json.loads(x)) for x in lines]
+                part.unlink()
+    if log is not None:
+        _write_log(log, records)
     return 0
 
 

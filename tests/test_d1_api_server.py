@@ -637,3 +637,43 @@ def test_command_line(tmp_path: Path) -> None:
         proc.terminate()
         assert proc.wait(timeout=5) == 0
     assert (tmp_path / f"{uuid}.sqlite").is_file()
+
+
+def test_command_line_workers_share_the_port_files_and_log(tmp_path: Path) -> None:
+    """``--workers 2``: two processes serve the same databases (a write through one is
+    read through the other), and the request log on exit holds every request once."""
+    script = Path(__file__).resolve().parent / "d1_api_server.py"
+    (tmp_path / "dbs").write_text("io-db\nother-db=00000000-0000-0000-0000-00000000beef\n")
+    log = tmp_path / "requests.log"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), "--dir", str(tmp_path / "d1"), "--token", TOKEN,
+         "--account", ACCOUNT, "--no-snapshots", "--workers", "2",
+         "--db-file", str(tmp_path / "dbs"), "--log", str(log)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline().strip() for _ in range(3)]
+        assert lines[1] == "database other-db 00000000-0000-0000-0000-00000000beef"
+        uuid, base_url = lines[0].split()[2], lines[2]
+
+        def post(sql: str) -> Any:
+            request = urllib.request.Request(
+                f"{base_url}/accounts/{ACCOUNT}/d1/database/{uuid}/query",
+                data=json.dumps({"sql": sql}).encode(),
+                headers={"Authorization": f"Bearer {TOKEN}", "Connection": "close"},
+                method="POST",
+            )
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return json.loads(response.read())["result"][0]["results"]
+
+        post("CREATE TABLE t (n INTEGER)")
+        for n in range(10):  # new connections: the kernel hands them to either worker
+            post(f"INSERT INTO t VALUES ({n})")
+        assert post("SELECT count(*) AS c FROM t") == [{"c": 10}]
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(records) == 12 and {r["database_id"] for r in records} == {uuid}
+    assert not list(tmp_path.glob("requests.log.*"))
