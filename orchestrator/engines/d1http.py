@@ -193,6 +193,11 @@ class D1Http:
             f"({budget.limit:,} requests per {budget.window:g} s per token)"
         )
 
+    def open_connections(self) -> int | None:
+        """Connections held open now (None with a transport given from outside)."""
+        pool = getattr(self._client._transport, "_pool", None)
+        return pool.open_connections() if isinstance(pool, _ThreadConnections) else None
+
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
@@ -422,7 +427,7 @@ class _ThreadConnections:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._ssl: ssl.SSLContext | None = None
-        self._open: list[httpcore.HTTPConnection] = []
+        self._open: list[tuple[threading.Thread, httpcore.HTTPConnection]] = []
 
     def handle_request(self, request: httpcore.Request) -> httpcore.Response:
         mine: dict[tuple[bytes, bytes, int], httpcore.HTTPConnection] = (
@@ -456,13 +461,24 @@ class _ThreadConnections:
                 keepalive_expiry=5.0,
                 network_backend=self._backend,
             )
-            self._open = [c for c in self._open if not c.is_closed()] + [connection]
+            # A stage's job threads end with the stage: their connections end here, so a
+            # rollout of many waves never holds more than one stage's sockets open.
+            ended = [c for t, c in self._open if not t.is_alive()]
+            self._open = [(t, c) for t, c in self._open if t.is_alive() and not c.is_closed()]
+            self._open.append((threading.current_thread(), connection))
+        for old in ended:
+            old.close()
         return connection
+
+    def open_connections(self) -> int:
+        """How many connections this transport holds (closed ones are not counted)."""
+        with self._lock:
+            return sum(1 for _, c in self._open if not c.is_closed())
 
     def close(self) -> None:
         with self._lock:
             connections, self._open = self._open, []
-        for connection in connections:
+        for _, connection in connections:
             connection.close()
 
     def __enter__(self) -> _ThreadConnections:
