@@ -86,6 +86,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import os
 import secrets
 import shutil
 import signal
@@ -116,6 +117,9 @@ __all__ = [
 ]
 
 API_PREFIX = "/client/v4"
+# Appended to the stand-in's own statements: their cached form (statements are cached,
+# and the authorizer runs only when one is prepared) never serves a client's text.
+_INTERNAL = "/* d1-api-server internal */"
 UPLOAD_PREFIX = "/__import_upload/"
 MAX_STATEMENT_BYTES = 100_000
 
@@ -233,6 +237,10 @@ _NAME_ACTIONS: frozenset[int] = frozenset(
         sqlite3.SQLITE_ANALYZE,
     }
 )
+
+_READ = sqlite3.SQLITE_READ
+# Allowed whatever their arguments (they name no object and no database).
+_HARMLESS = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_FUNCTION})
 
 _TWO_NAME_ACTIONS: frozenset[int] = frozenset(
     {
@@ -550,6 +558,8 @@ class _Database:
     lock: threading.Lock = field(default_factory=threading.Lock)
     enforce: bool = False
     wrote: bool = False
+    prepared: int = 0  # authorizer calls: unchanged over an execute means a cached statement
+    writes: dict[str, bool] = field(default_factory=dict)  # sql -> wrote, when last prepared
     refusal: str | None = None
     version: int = 1
     history: list[_Version] = field(default_factory=list)
@@ -565,6 +575,13 @@ class _Database:
         _source: str | None,
     ) -> int:
         if not self.enforce:
+            return sqlite3.SQLITE_OK
+        self.prepared += 1
+        # The calls a statement makes by the hundred first (same answers as below).
+        if action == _READ and db_name == "main":
+            ok = arg1 is None or arg1[:4].lower() != "_cf_"
+            return sqlite3.SQLITE_OK if ok else sqlite3.SQLITE_DENY
+        if action in _HARMLESS:
             return sqlite3.SQLITE_OK
         if action in _WRITE_ACTIONS:
             self.wrote = True
@@ -607,14 +624,15 @@ class _Database:
     # -- helpers (callers hold self.lock) ---------------------------------------
 
     def size(self) -> int:
-        page_count = self.conn.execute("PRAGMA page_count").fetchone()[0]
-        page_size = self.conn.execute("PRAGMA page_size").fetchone()[0]
+        page_count = self.conn.execute(f"PRAGMA page_count {_INTERNAL}").fetchone()[0]
+        page_size = self.conn.execute(f"PRAGMA page_size {_INTERNAL}").fetchone()[0]
         return int(page_count) * int(page_size)
 
     def num_tables(self) -> int:
         row = self.conn.execute(
             "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
-            "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'"
+            "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' "
+            + _INTERNAL
         ).fetchone()
         return int(row[0])
 
@@ -643,6 +661,17 @@ class _Database:
         return entry
 
 
+def _connect(path: Path) -> sqlite3.Connection:
+    """A database's connection: statements cached (the authorizer runs when one is prepared,
+    and ``_Database.writes`` remembers what it saw), foreign keys on as on D1."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # executescript: these bypass the statement cache, so no client text ever reuses them.
+    # Durability against a crash of this machine is not what the stand-in models; syncing
+    # every commit made each write cost milliseconds, and thousands of databases disk-bound.
+    conn.executescript("PRAGMA foreign_keys = ON; PRAGMA synchronous = OFF;")
+    return conn
+
+
 def _allowed_name(name: str | None) -> bool:
     return name is None or name[:4].lower() != "_cf_"
 
@@ -666,12 +695,17 @@ def _allowed_pragma(pragma: str | None, argument: str | None) -> bool:
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a client that opens dozens of connections
+    # at once (a fleet run, 32 jobs) had some of them reset before they were accepted.
+    request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], api: D1ApiServer) -> None:
+    def __init__(
+        self, address: tuple[str, int], api: D1ApiServer, bind_and_activate: bool = True
+    ) -> None:
         self.api = api
         self._sockets: set[socket.socket] = set()
         self._sockets_lock = threading.Lock()
-        super().__init__(address, _Handler)
+        super().__init__(address, _Handler, bind_and_activate)
 
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = super().get_request()
@@ -961,19 +995,19 @@ class _ImportMixin:
         with db.lock:
             at = server._bookmark(db, db.version)
             conn = db.conn
-            conn.execute("BEGIN IMMEDIATE")
+            conn.executescript("BEGIN IMMEDIATE")
             try:
                 db.enforce = True
                 for statement in statements:
                     conn.execute(statement).fetchall()
                 db.enforce = False
-                conn.execute("COMMIT")
+                conn.commit()
             except sqlite3.Error as exc:
                 db.enforce = False
                 message = db.refusal or _sqlite_error_text(exc)
                 db.refusal = None
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                    conn.rollback()
                 return {"at_bookmark": at, "status": "error", "error": message}
             db.record_version(server.snapshot_every_write)
             final = server._bookmark(db, db.version)
@@ -1032,6 +1066,7 @@ class D1ApiServer(_ImportMixin):
         self._port = port
         self._latency = float(latency)
         self._lock = threading.Lock()
+        self._sql_lock = threading.Lock()
         self._databases: dict[str, _Database] = {}
         self._requests: list[RequestRecord] = []
         self._httpd: _HttpServer | None = None
@@ -1045,10 +1080,17 @@ class D1ApiServer(_ImportMixin):
 
     # -- lifecycle ---------------------------------------------------------------
 
-    def start(self) -> D1ApiServer:
+    def start(self, listener: socket.socket | None = None) -> D1ApiServer:
+        """Serve on a new socket, or on ``listener`` (one listening socket shared by
+        several processes: ``--workers``)."""
         if self._httpd is not None:
             return self
-        self._httpd = _HttpServer((self._host, self._port), self)
+        if listener is None:
+            self._httpd = _HttpServer((self._host, self._port), self)
+        else:
+            self._httpd = _HttpServer(listener.getsockname()[:2], self, bind_and_activate=False)
+            self._httpd.socket.close()
+            self._httpd.socket = listener
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.02},
@@ -1164,10 +1206,7 @@ class D1ApiServer(_ImportMixin):
             snapshot_dir = self.directory / ".time_travel" / db_id
             # Versions restart at 1 for every server, so old snapshots must not be reused.
             shutil.rmtree(snapshot_dir, ignore_errors=True)
-            conn = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False, cached_statements=0
-            )
-            conn.execute("PRAGMA foreign_keys = ON")
+            conn = _connect(path)
             db = _Database(
                 uuid=db_id,
                 name=name,
@@ -1214,16 +1253,23 @@ class D1ApiServer(_ImportMixin):
         set-up and assertions. A write commits and creates a new version."""
         db = self._database(database_id)
         with db.lock:
-            before = db.conn.total_changes
-            db.conn.execute("BEGIN")
+            # Its own connection, without a statement cache: what runs here bypasses
+            # D1's rules, and a cached statement would skip them for a client later.
+            local = sqlite3.connect(db.path, isolation_level=None, cached_statements=0)
             try:
-                cur = db.conn.execute(sql, tuple(params))
+                local.execute("PRAGMA foreign_keys = ON")
+                local.execute("BEGIN")
+                cur = local.execute(sql, tuple(params))
                 rows = [tuple(row) for row in cur.fetchall()]
-                db.conn.execute("COMMIT")
+                local.execute("COMMIT")
+                changed = local.total_changes
             except BaseException:
-                db.conn.execute("ROLLBACK")
+                if local.in_transaction:
+                    local.execute("ROLLBACK")
                 raise
-            if db.conn.total_changes != before or not sql.lstrip().upper().startswith(
+            finally:
+                local.close()
+            if changed or not sql.lstrip().upper().startswith(
                 ("SELECT", "WITH", "PRAGMA", "EXPLAIN", "VALUES")
             ):
                 db.record_version(self.snapshot_every_write)
@@ -1417,32 +1463,35 @@ class D1ApiServer(_ImportMixin):
 
     def _run_query(self, db: _Database, body: bytes, *, raw: bool) -> tuple[int, JsonObject]:
         statements = _statements_from_body(body)
-        with db.lock:
+        # One query at a time for the whole server: with dozens of connections, threads
+        # that each run SQLite fought over the GIL at every call into it, and a request
+        # cost five times the CPU it costs alone.
+        with self._sql_lock, db.lock:
             if self._closed:
                 raise _ApiError(503, CODE_INTERNAL, "server shutting down")
             results: list[_StatementResult] = []
             changed = False
             conn = db.conn
-            conn.execute("BEGIN IMMEDIATE")
+            conn.executescript("BEGIN IMMEDIATE")
             try:
                 db.enforce = True
                 for sql, params in statements:
                     results.append(self._run_statement(db, sql, params))
                     changed = changed or bool(results[-1].meta["changed_db"])
                 db.enforce = False
-                conn.execute("COMMIT")
+                conn.commit()
             except sqlite3.Error as exc:
                 db.enforce = False
                 message = db.refusal if db.refusal else _sqlite_error_text(exc)
                 db.refusal = None
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                    conn.rollback()
                 return 400, _envelope_error(CODE_SQL, message, result=[])
             except BaseException:
                 db.enforce = False
                 db.refusal = None
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                    conn.rollback()
                 raise
             if changed:
                 db.record_version(self.snapshot_every_write)
@@ -1465,8 +1514,13 @@ class D1ApiServer(_ImportMixin):
         db.refusal = None
         conn = db.conn
         before = conn.total_changes
+        prepared = db.prepared
         t0 = time.perf_counter()
         cur = conn.execute(sql, tuple(params))
+        if db.prepared != prepared:  # the authorizer saw it (re)prepared: what it does now
+            db.writes[sql] = db.wrote
+        else:  # a cached statement: the authorizer ran when it was prepared
+            db.wrote = db.writes.get(sql, False)
         fetched = cur.fetchall()
         duration = (time.perf_counter() - t0) * 1000.0
         columns = [d[0] for d in cur.description] if cur.description else []
@@ -1522,7 +1576,7 @@ class D1ApiServer(_ImportMixin):
                 source.backup(db.conn)
             finally:
                 source.close()
-            db.conn.execute("PRAGMA foreign_keys = ON")
+            db.conn.executescript("PRAGMA foreign_keys = ON")
             db.record_version(keep_snapshot=True)
             return _envelope(
                 {
@@ -1605,9 +1659,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="NAME[=UUID]",
         help="database to serve (repeatable)",
     )
+    parser.add_argument(
+        "--db-file",
+        type=Path,
+        help="databases to serve, one NAME[=UUID] a line (for thousands of them)",
+    )
+    parser.add_argument(
+        "--log",
+        type=Path,
+        help="on exit, write the request log here (JSON lines: method, path, database_id, status)",
+    )
     parser.add_argument("--no-snapshots", action="store_true", help="snapshot only on bookmark")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes serving the same port and files, as D1 serves each database apart "
+        "(benchmarks: needs --no-snapshots, and Time Travel then stays within a process)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log requests to stderr")
     args = parser.parse_args(argv)
+    if args.workers > 1 and not args.no_snapshots:
+        parser.error("--workers needs --no-snapshots")
+    databases = cast(list[tuple[str, str | None]], args.db)
+    if args.db_file is not None:
+        lines = args.db_file.read_text(encoding="utf-8").splitlines()
+        databases += [_parse_db_option(line.strip()) for line in lines if line.strip()]
+    if args.workers > 1:
+        return _serve_workers(args, [(n, i or str(uuid_module.uuid4())) for n, i in databases])
 
     server = D1ApiServer(
         args.dir,
@@ -1627,13 +1706,87 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     with server:
-        for name, db_id in cast(list[tuple[str, str | None]], args.db):
+        for name, db_id in databases:
             created = server.create_database(name, db_id)
             print(f"database {name} {created}", flush=True)
         print(server.base_url, flush=True)
         while not stop.wait(0.5):
             pass
+    if args.log is not None:
+        _write_log(args.log, server.requests)
     return 0
+
+
+def _serve_workers(args: argparse.Namespace, databases: list[tuple[str, str | None]]) -> int:
+    """``--workers N``: N processes accept on one listening socket and serve the same
+    SQLite files (SQLite's locks keep them consistent). A process of its own per share
+    of the requests, so that one database's SQL never waits for another's, as on D1.
+    Each worker keeps its own request log; the first one merges them on exit."""
+    listener = socket.create_server((args.host, args.port), backlog=128)
+    listener.setblocking(False)  # the workers that lose the race for a connection go on
+    ready_r, ready_w = os.pipe()
+    children: list[int] = []
+    index = 0
+    for number in range(1, args.workers):
+        pid = os.fork()
+        if pid == 0:
+            index, children = number, []
+            break
+        children.append(pid)
+    server = D1ApiServer(
+        args.dir,
+        token=args.token,
+        account_id=args.account,
+        latency=args.latency,
+        snapshot_every_write=False,
+        verbose=args.verbose,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda _s, _f: stop.set())
+    signal.signal(signal.SIGTERM, lambda _s, _f: stop.set())
+    server.start(listener)
+    for name, db_id in databases:
+        server.create_database(name, db_id)
+    if index:
+        os.write(ready_w, b".")
+    else:
+        for _ in children:
+            os.read(ready_r, 1)
+        for name, db_id in databases:
+            print(f"database {name} {db_id}", flush=True)
+        print(server.base_url, flush=True)
+    while not stop.wait(0.5):
+        pass
+    server.stop()
+    log: Path | None = args.log
+    if index:
+        if log is not None:
+            _write_log(log.with_name(f"{log.name}.{index}"), server.requests)
+        os._exit(0)
+    records = server.requests
+    for pid in children:
+        os.kill(pid, signal.SIGTERM)
+    for number, pid in enumerate(children, 1):
+        os.waitpid(pid, 0)
+        if log is not None:
+            part = log.with_name(f"{log.name}.{number}")
+            if part.is_file():
+                lines = part.read_text(encoding="utf-8").splitlines()
+                records += [RequestRecord(sql=None, **json.loads(x)) for x in lines]
+                part.unlink()
+    if log is not None:
+        _write_log(log, records)
+    return 0
+
+
+def _write_log(path: Path, records: Sequence[RequestRecord]) -> None:
+    """The request log (never the token, never the SQL) as JSON lines, atomically."""
+    keep = ("method", "path", "database_id", "status", "fault")
+    partial = path.with_suffix(".partial")
+    with partial.open("w", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps({k: getattr(record, k) for k in keep}) + "\n")
+    partial.replace(path)
 
 
 if __name__ == "__main__":

@@ -293,6 +293,29 @@ def test_not_authorized(server: D1ApiServer, db_id: str, sql: str) -> None:
     assert tables(server, db_id) == []
 
 
+def test_rules_and_changed_db_hold_for_statements_sent_again(
+    server: D1ApiServer, db_id: str
+) -> None:
+    """The stand-in caches prepared statements, and its authorizer runs only when one is
+    prepared: a text sent again, or one the stand-in ran itself, still meets D1's rules,
+    and a write sent again still counts as a write."""
+    server.execute_local(db_id, "CREATE TABLE t (a)")
+    server.execute_local(db_id, "INSERT INTO t VALUES (0)")
+    for _ in range(3):
+        assert query(server, db_id, "COMMIT")[1]["errors"][0]["message"] == TRANSACTION_REFUSED
+        assert query(server, db_id, "BEGIN IMMEDIATE")[0] == 400
+        assert query(server, db_id, "PRAGMA synchronous = OFF")[0] == 400
+        assert query(server, db_id, "INSERT INTO t VALUES (0)")[0] == 200
+    versions = []
+    for _ in range(3):
+        status, payload = query(server, db_id, "INSERT INTO t VALUES (1); SELECT count(*) FROM t;")
+        assert status == 200
+        assert [r["meta"]["changed_db"] for r in payload["result"]] == [True, False]
+        versions.append(server.version(db_id))
+    assert versions[0] < versions[1] < versions[2]
+    assert server.execute_local(db_id, "SELECT count(*) FROM t") == [(7,)]
+
+
 def test_statement_over_100kb_rejected(server: D1ApiServer, db_id: str) -> None:
     big = "SELECT '" + "x" * 100_000 + "'"
     status, payload = query(server, db_id, big)
@@ -614,3 +637,43 @@ def test_command_line(tmp_path: Path) -> None:
         proc.terminate()
         assert proc.wait(timeout=5) == 0
     assert (tmp_path / f"{uuid}.sqlite").is_file()
+
+
+def test_command_line_workers_share_the_port_files_and_log(tmp_path: Path) -> None:
+    """``--workers 2``: two processes serve the same databases (a write through one is
+    read through the other), and the request log on exit holds every request once."""
+    script = Path(__file__).resolve().parent / "d1_api_server.py"
+    (tmp_path / "dbs").write_text("io-db\nother-db=00000000-0000-0000-0000-00000000beef\n")
+    log = tmp_path / "requests.log"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), "--dir", str(tmp_path / "d1"), "--token", TOKEN,
+         "--account", ACCOUNT, "--no-snapshots", "--workers", "2",
+         "--db-file", str(tmp_path / "dbs"), "--log", str(log)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline().strip() for _ in range(3)]
+        assert lines[1] == "database other-db 00000000-0000-0000-0000-00000000beef"
+        uuid, base_url = lines[0].split()[2], lines[2]
+
+        def post(sql: str) -> Any:
+            request = urllib.request.Request(
+                f"{base_url}/accounts/{ACCOUNT}/d1/database/{uuid}/query",
+                data=json.dumps({"sql": sql}).encode(),
+                headers={"Authorization": f"Bearer {TOKEN}", "Connection": "close"},
+                method="POST",
+            )
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return json.loads(response.read())["result"][0]["results"]
+
+        post("CREATE TABLE t (n INTEGER)")
+        for n in range(10):  # new connections: the kernel hands them to either worker
+            post(f"INSERT INTO t VALUES ({n})")
+        assert post("SELECT count(*) AS c FROM t") == [{"c": 10}]
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(records) == 12 and {r["database_id"] for r in records} == {uuid}
+    assert not list(tmp_path.glob("requests.log.*"))

@@ -193,6 +193,11 @@ class D1Http:
             f"({budget.limit:,} requests per {budget.window:g} s per token)"
         )
 
+    def open_connections(self) -> int | None:
+        """Connections held open now (None with a transport given from outside)."""
+        pool = getattr(self._client._transport, "_pool", None)
+        return pool.open_connections() if isinstance(pool, _ThreadConnections) else None
+
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
@@ -398,18 +403,89 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 
 
 class _DeadlineTransport(httpx.HTTPTransport):
-    """httpx's transport with the default limits and TLS, on the deadline backend."""
+    """httpx's transport on the deadline backend, with one keep-alive connection per thread."""
 
     def __init__(self, clock: _DeadlineClock) -> None:
-        super().__init__()
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_DeadlineBackend(clock),
+        # httpx's own __init__ is skipped on purpose: it builds a pool and a TLS context
+        # (~30 ms of certificate loading) that would be thrown away at once.
+        self._pool = _ThreadConnections(_DeadlineBackend(clock))  # type: ignore[assignment]
+
+
+class _ThreadConnections:
+    """httpcore's pool interface (``handle_request``, ``close``) over one keep-alive
+    connection per thread and origin.
+
+    httpcore's pool scans every connection it holds, with a poll of each socket, for
+    every request and again when the answer is closed: with 32 jobs that scan cost more
+    CPU than the request itself. Each job thread here sends its requests one after the
+    other, so its own connection is always the free one. The TLS context (certificate
+    loading, ~30 ms) is built once, when the first https connection is opened.
+    """
+
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._ssl: ssl.SSLContext | None = None
+        self._open: list[tuple[threading.Thread, httpcore.HTTPConnection]] = []
+
+    def handle_request(self, request: httpcore.Request) -> httpcore.Response:
+        mine: dict[tuple[bytes, bytes, int], httpcore.HTTPConnection] = (
+            self._local.__dict__.setdefault("connections", {})
         )
+        if request.url.scheme not in (b"http", b"https"):  # as httpcore's pool refuses them
+            scheme = request.url.scheme.decode("ascii", "replace") or "no scheme"
+            raise httpcore.UnsupportedProtocol(f"{scheme}: the API needs https:// (or http://)")
+        origin = request.url.origin
+        key = (origin.scheme, origin.host, origin.port)
+        for _ in range(2):
+            connection = mine.get(key)
+            if connection is None or connection.is_closed() or connection.has_expired():
+                if connection is not None:
+                    connection.close()
+                connection = mine[key] = self._connect(origin)
+            try:
+                return connection.handle_request(request)
+            except httpcore.ConnectionNotAvailable:  # closed under us: once more, anew
+                connection.close()
+                del mine[key]
+        raise httpcore.ConnectError("no connection could be made available")
+
+    def _connect(self, origin: httpcore.Origin) -> httpcore.HTTPConnection:
+        with self._lock:
+            if origin.scheme == b"https" and self._ssl is None:
+                self._ssl = httpx.create_ssl_context()
+            connection = httpcore.HTTPConnection(
+                origin=origin,
+                ssl_context=self._ssl,
+                keepalive_expiry=5.0,
+                network_backend=self._backend,
+            )
+            # A stage's job threads end with the stage: their connections end here, so a
+            # rollout of many waves never holds more than one stage's sockets open.
+            ended = [c for t, c in self._open if not t.is_alive()]
+            self._open = [(t, c) for t, c in self._open if t.is_alive() and not c.is_closed()]
+            self._open.append((threading.current_thread(), connection))
+        for old in ended:
+            old.close()
+        return connection
+
+    def open_connections(self) -> int:
+        """How many connections this transport holds (closed ones are not counted)."""
+        with self._lock:
+            return sum(1 for _, c in self._open if not c.is_closed())
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._open = self._open, []
+        for _, connection in connections:
+            connection.close()
+
+    def __enter__(self) -> _ThreadConnections:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def _to_stderr(text: str) -> None:

@@ -21,6 +21,7 @@ again (:func:`settle_write`): the ledger is the truth.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable, Sequence
 
 from orchestrator.discovery.naming import canonical_of
@@ -149,6 +150,12 @@ def group_for_limits(pending: Sequence[Migration], split_bytes: int) -> list[lis
 
 def oversized(migration: Migration) -> bool:
     """Does ``migration`` hold a statement past D1's 100 KB limit (the import flow's job)?"""
-    return any(
-        len(s.text.encode("utf-8")) > MAX_STATEMENT_BYTES for s in split_executable(migration.sql)
-    )
+    return _has_oversized(migration.sql)
+
+
+@functools.lru_cache(maxsize=256)
+def _has_oversized(sql: str) -> bool:
+    # A fleet asks this of the same few migrations for every member: split each once.
+    if len(sql) <= MAX_STATEMENT_BYTES // 4:  # at most 4 bytes a character in UTF-8
+        return False
+    return any(len(s.text.encode("utf-8")) > MAX_STATEMENT_BYTES for s in split_executable(sql))

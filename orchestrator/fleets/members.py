@@ -13,7 +13,7 @@ from orchestrator.engines.d1http import D1Http
 from orchestrator.engines.localstate import STATE_DIR, durable_object_hex
 from orchestrator.errors import ConfigError, TargetError
 from orchestrator.fleets.model import Member
-from orchestrator.settings import FleetSettings
+from orchestrator.settings import FleetSettings, read_config_text
 
 PER_PAGE = 10_000  # the API's maximum
 
@@ -60,14 +60,20 @@ def remote_members(fleet: FleetSettings, root: Path, http: D1Http) -> Listing:
 
 
 def read_ids_file(root: Path, fleet: FleetSettings) -> tuple[str, ...]:
-    """One id or name a line; blank lines and ``#`` comments are skipped."""
+    """One id or name a line; blank lines and ``#`` comments are skipped.
+
+    Read as configs are (``settings.read_config_text``): a FIFO never blocks, a device
+    is never read, a file past the cap or not UTF-8 is one line naming it (exit 2).
+    """
     assert fleet.ids_file is not None
-    path = root / fleet.ids_file
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_config_text(root / fleet.ids_file)
+    except ConfigError as exc:
+        message = exc.message.replace("a config must", "an ids file must").replace(
+            "than a config", "than an ids file"
+        )
         raise ConfigError(
-            f"fleets.{fleet.name}.ids_file: cannot read {fleet.ids_file}: {exc}"
+            f"fleets.{fleet.name}.ids_file: {message}", file=fleet.ids_file, line=exc.line
         ) from None
     ids: list[str] = []
     for number, line in enumerate(text.splitlines(), 1):

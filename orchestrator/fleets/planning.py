@@ -134,12 +134,13 @@ class Estimate:
         return math.ceil(extra / self.budget) * self.window_s if extra else 0.0
 
     def describe(self) -> str:
-        """``1,834 members, about 3,700 requests, about 15 min at 1,200 requests per 5 min``."""
-        minutes = max(1, round(self.requests / self.budget * self.window_s / 60))
+        """``1,834 members, about 3,700 requests, about 15 min at 1,200 requests per 5 min``;
+        a run the budget holds whole says so (``no wait at ...``), not ``about 1 min``."""
         window = f"{self.window_s / 60:g} min"
+        wait = f"about {self.seconds / 60:g} min" if self.seconds else "no wait"
         return (
             f"{self.members:,} members, about {self.requests:,} requests, "
-            f"about {minutes} min at {self.budget:,} requests per {window}"
+            f"{wait} at {self.budget:,} requests per {window}"
         )
 
 

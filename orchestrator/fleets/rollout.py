@@ -45,6 +45,7 @@ from orchestrator.schema.compare import compare_schemas, without
 from orchestrator.schema.target import EMPTY_SCHEMA, replay_schema
 
 WRITE_ATTEMPTS = 3
+DRIFT_MEMO_SIZE = 4096
 Opener = Callable[[Member], Session]
 
 
@@ -90,6 +91,11 @@ class FleetContext:
     expected: Callable[[tuple[Migration, ...]], SchemaSnapshot | str]
     ignored: Callable[[str], bool]
     cancel: threading.Event = field(default_factory=threading.Event)
+    # (applied names, id of the member's schema) -> (that schema, the drift found): members
+    # mostly share one schema object (``sql.parse_schema``), so each is compared once.
+    drift_memo: dict[tuple[tuple[str, ...], int], tuple[SchemaSnapshot, tuple[str, ...]]] = field(
+        default_factory=dict
+    )
 
 
 def expected_schemas(
@@ -159,11 +165,19 @@ def drift_of(
 def _compare(
     context: FleetContext, applied: tuple[Migration, ...], schema: SchemaSnapshot
 ) -> tuple[str, ...]:
+    key = (tuple(m.name for m in applied), id(schema))
+    known = context.drift_memo.get(key)
+    if known is not None and known[0] is schema:
+        return known[1]
     expected = context.expected(applied)
     if isinstance(expected, str):
         return (f"the shadow replay fails: {expected}",)
     found = compare_schemas(without(expected, context.ignored), without(schema, context.ignored))
-    return tuple(d.message for d in found)
+    drift = tuple(d.message for d in found)
+    if len(context.drift_memo) > DRIFT_MEMO_SIZE:  # a fleet of distinct schemas: start over
+        context.drift_memo.clear()
+    context.drift_memo[key] = (schema, drift)  # a dict store is atomic; a race only repeats work
+    return drift
 
 
 def plan_read(context: FleetContext, state: MemberState) -> MemberPlan:

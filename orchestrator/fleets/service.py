@@ -15,6 +15,7 @@ from orchestrator.discovery.sources import read_source
 from orchestrator.engines import Session, Target
 from orchestrator.engines.api import ApiSession
 from orchestrator.engines.d1http import D1Http, credentials_from
+from orchestrator.engines.guard import WRITE_SPLIT_BYTES, group_for_limits
 from orchestrator.engines.ledger import LedgerNames
 from orchestrator.engines.local import LocalEngine, LocalSession
 from orchestrator.engines.ratelimit import CLOUDFLARE_LIMIT, CLOUDFLARE_WINDOW_S, RateBudget
@@ -30,7 +31,6 @@ from orchestrator.fleets.rollout import (
     now_stamp,
     read_all,
 )
-from orchestrator.fleets.sql import plan_writes
 from orchestrator.model import Migration, Problem, Severity
 from orchestrator.schema.target import WRANGLER_DEFAULT_TABLE
 from orchestrator.settings import FleetSettings, Settings
@@ -141,19 +141,11 @@ def _ignored(ledger_table: str) -> Callable[[str], bool]:
 def _http(request: FleetRequest, budget: int, notify: Notify) -> D1Http:
     environ = request.environ if request.environ is not None else dict(os.environ)
     credentials = credentials_from(request.settings.remote, environ)
-
-    def budget_sleep(seconds: float) -> None:
-        if seconds >= 1:
-            notify(f"waiting {seconds:.0f} s for the request budget ({budget:,} per 5 min)")
-        time.sleep(seconds)
-
-    def retry_sleep(seconds: float) -> None:
-        if seconds >= 1:
-            notify(f"rate limited or retrying: waiting {seconds:.0f} s (retry-after)")
-        time.sleep(seconds)
-
-    rate = RateBudget(budget, CLOUDFLARE_WINDOW_S, sleep=budget_sleep)
-    return D1Http(credentials, transport=request.transport, budget=rate, sleep=retry_sleep)
+    # D1Http announces every wait of a second or more with the seconds left (the budget's,
+    # a 429's retry-after, a backoff): through ``notify``, so beside the progress bar and
+    # once (its own line to stderr came on top of a second one from here).
+    rate = RateBudget(budget, CLOUDFLARE_WINDOW_S)
+    return D1Http(credentials, transport=request.transport, budget=rate, notice=notify)
 
 
 def _local_opener(root: Path, write: bool) -> Callable[..., Session]:
@@ -204,12 +196,8 @@ def plan_fleet(request: FleetRequest) -> FleetPlan:
 
 def writes_needed(plan: FleetPlan, run: _Run) -> int:
     """How many writes the members with pending migrations need."""
-    assert run.context is not None
-    names = run.context.names
-    return sum(
-        len(plan_writes(names, p.state, p.pending, "", "", names.wrangler_tables))
-        for p in plan.with_pending
-    )
+    # As many as plan_writes makes, without building every member's batch to count them.
+    return sum(len(group_for_limits(p.pending, WRITE_SPLIT_BYTES)) for p in plan.with_pending)
 
 
 def first_estimate(request: FleetRequest, members: int, list_requests: int) -> Estimate:

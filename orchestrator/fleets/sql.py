@@ -8,6 +8,7 @@ on a ``UNIQUE`` name.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -112,8 +113,17 @@ def merge_applied(
 
 
 def parse_schema(rows: Sequence[Sequence[dict[str, object]]]) -> SchemaSnapshot:
-    """A schema snapshot from the rows of ``SNAPSHOT_QUERIES``."""
-    ordered = [rows_in_order(q, r) for q, r in zip(SNAPSHOT_QUERIES, rows, strict=True)]
+    """A schema snapshot from the rows of ``SNAPSHOT_QUERIES``; equal rows give the very
+    same snapshot object (members of a fleet mostly hold one schema: it is built once)."""
+    ordered = tuple(tuple(rows_in_order(q, r)) for q, r in zip(SNAPSHOT_QUERIES, rows, strict=True))
+    try:
+        return _snapshot(ordered)
+    except TypeError:  # a value that cannot be a key (not what D1 answers): no memo
+        return snapshot_from_rows(ordered)
+
+
+@functools.lru_cache(maxsize=256)
+def _snapshot(ordered: tuple[tuple[tuple[object, ...], ...], ...]) -> SchemaSnapshot:
     return snapshot_from_rows(ordered)
 
 
@@ -131,6 +141,12 @@ class Write:
     expected_after: str
     via_import: bool = False
     expected_before: str = ""  # a statement past 100 KB: D1's import flow carries it
+
+
+@functools.lru_cache(maxsize=1024)
+def migration_statements(sql: str, file: str) -> tuple[Sql, ...]:
+    """A migration's statements, split once per run rather than once per member."""
+    return tuple(Sql(s.text, (), file, s.line) for s in split_executable(sql))
 
 
 def plan_writes(
@@ -165,9 +181,7 @@ def _write(
     # The CAS table was created by the setup above; its guard runs before anything changes.
     statements += guard_statements(names, expected, names.wrangler_tables)[1:]
     for migration in group:
-        statements += [
-            Sql(s.text, (), migration.file, s.line) for s in split_executable(migration.sql)
-        ]
+        statements += migration_statements(migration.sql, migration.file)
         entries = [(t, migration.wrangler_name) for t in wrangler_tables]
         statements += record_statements(
             names, migration.filename, migration.checksum, migration.source, entries, None, 0.0

@@ -224,8 +224,9 @@ def test_the_rate_budget_is_shared_by_parallel_databases(
     assert run
     times = [t for t, *_ in transport.sent]
     # The budget counts when a thread takes a token; the transport sees the send a
-    # moment later, so allow a few milliseconds of skew between the two clocks.
-    busiest = max(sum(1 for u in times if t <= u < t + 0.49) for t in times)
+    # moment later, so allow some skew between the two (under a loaded 2-core machine a
+    # thread waits tens of milliseconds for the CPU: 10 ms failed now and then).
+    busiest = max(sum(1 for u in times if t <= u < t + 0.45) for t in times)
     assert busiest <= 8, f"{busiest} requests within one 0.5 s window"
     # 3 x (2 survey reads + bookmark + lock + 4 + unlock) = 27 requests need >= 3 windows.
     assert len(times) == 27
