@@ -160,6 +160,7 @@ COMMAND_MODULES = {
     "status": "dashboard",
     "graph": "dashboard",
     "history": "history",
+    "undo": "undo",
     "lint": "lint",
     "check": "lint",
     "init": "lifecycle",

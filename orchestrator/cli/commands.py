@@ -9,5 +9,6 @@ from orchestrator.cli import lifecycle as _lifecycle  # noqa: F401
 from orchestrator.cli import lint as _lint  # noqa: F401
 from orchestrator.cli import plan as _plan  # noqa: F401
 from orchestrator.cli import schema as _schema  # noqa: F401
+from orchestrator.cli import undo as _undo  # noqa: F401
 
 __all__ = ["app"]

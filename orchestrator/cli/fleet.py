@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import typer
 
@@ -17,7 +18,7 @@ from orchestrator.settings import Settings
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from orchestrator.fleets.model import MemberResult
+    from orchestrator.fleets.model import Member
     from orchestrator.fleets.service import FleetRequest, Hooks
 
 # The fleet machinery (its model imports the checks, its service httpx) loads only when
@@ -94,8 +95,8 @@ def run_apply(request: FleetRequest, fmt: Format) -> int:
     from orchestrator.reporting.fleet import render_report, report_to_dict
 
     err = console(stderr=True)
-    with _progress(err) as hooks:
-        _, report = apply_fleet(request, hooks)
+    with progress(err) as watch:
+        _, report = apply_fleet(request, watch.hooks)
     if fmt is Format.JSON:
         write_json(report_to_dict(report))
     else:
@@ -103,10 +104,25 @@ def run_apply(request: FleetRequest, fmt: Format) -> int:
     return 0 if report else 1
 
 
+class Ended(Protocol):
+    """A member at the end of a run (a fleet apply's result, an undo's restore)."""
+
+    @property
+    def member(self) -> Member: ...
+
+    @property
+    def error(self) -> str | None: ...
+
+    @property
+    def failed(self) -> bool: ...
+
+    @property
+    def outcome(self) -> object: ...
+
+
 @contextmanager
-def _progress(err: Console) -> Iterator[Hooks]:
+def progress(err: Console, label: str = "members") -> Iterator[Watch]:
     """A progress bar (done, failed, rate, ETA) and announced waits, on stderr."""
-    from rich.markup import escape
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -120,7 +136,7 @@ def _progress(err: Console) -> Iterator[Hooks]:
     failed = [0]
     lock = threading.Lock()
     bar = Progress(
-        TextColumn("members"),
+        TextColumn(label),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[failed]} failed"),
@@ -130,9 +146,9 @@ def _progress(err: Console) -> Iterator[Hooks]:
         transient=False,
         disable=not err.is_terminal,
     )
-    task = bar.add_task("members", total=None, failed=0, rate="")
+    task = bar.add_task(label, total=None, failed=0, rate="")
 
-    def on_result(result: MemberResult) -> None:
+    def ended(result: Ended) -> None:
         with lock:
             failed[0] += int(result.failed)
             bar.advance(task)
@@ -140,14 +156,24 @@ def _progress(err: Console) -> Iterator[Hooks]:
             bar.update(task, failed=failed[0], rate=f"{speed:.1f} members/s" if speed else "")
         if not err.is_terminal and result.failed:
             err.print(
-                f"{result.outcome} {escape(result.member.name)}: {escape(result.error or '')}"
+                f"{result.outcome} {result.member.name}: {result.error or ''}",
+                soft_wrap=True,
+                markup=False,
             )
 
     def on_start(total: int) -> None:
         bar.update(task, total=total)
 
     def notify(message: str) -> None:
-        err.print(escape(message), soft_wrap=True)
+        err.print(message, soft_wrap=True, markup=False)
 
     with bar:
-        yield Hooks(notify=notify, on_result=on_result, on_start=on_start)
+        yield Watch(Hooks(notify=notify, on_result=ended, on_start=on_start), ended)
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What a fleet run reports to the person watching: its hooks, and each member's end."""
+
+    hooks: Hooks
+    ended: Callable[[Ended], None]

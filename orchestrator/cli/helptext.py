@@ -15,7 +15,7 @@ from rich.markup import escape
 WORKFLOW: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Set up", ("init", "new")),
     ("Check", ("lint", "check", "plan")),
-    ("Release", ("apply", "status", "history", "verify", "graph")),
+    ("Release", ("apply", "status", "history", "undo", "verify", "graph")),
     ("Schema", ("types", "seed", "revert", "recreate")),
     ("Bring a database under orchestrate", ("adopt", "baseline", "normalize", "repair")),
     ("Maintain", ("unlock", "ci")),

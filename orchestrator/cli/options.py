@@ -247,7 +247,7 @@ def _scope(values: dict[str, Any], allowed: tuple[Format, ...]) -> Scope:
     fields: dict[str, Any] = {k: v for k, v in values.items() if k not in ("db", "one_db")}
     if values.get("db"):
         fields["db"] = tuple(values["db"])
-    if "one_db" in values:
+    if values.get("one_db") is not None:
         fields["db"] = (values["one_db"],)
     if "format" in values:
         fields["format"] = check_format(values["format"], *allowed)

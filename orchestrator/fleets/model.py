@@ -35,6 +35,7 @@ class MemberState:
     fingerprint: str = ""
     last_rollout: str | None = None
     error: str | None = None
+    rollouts: tuple[str, ...] = ()  # start times of the rollouts that wrote it, newest first
 
 
 class Outcome(StrEnum):

@@ -41,6 +41,9 @@ from orchestrator.fleets.model import AppliedRow, Member, MemberState
 from orchestrator.model import Migration
 from orchestrator.sqltext import split_executable
 
+# How many of a member's rollouts one read returns (the newest): enough for history.
+ROLLOUTS_READ = 50
+
 
 def rollouts_table(names: LedgerNames) -> str:
     return f"{names.table}_rollouts"
@@ -64,8 +67,12 @@ def _reads(names: LedgerNames) -> list[Sql]:
     own = quote_identifier(names.table)
     statements = [Sql(f"SELECT filename, checksum FROM {own} ORDER BY id")]
     statements += [Sql(f"SELECT name FROM {quote_identifier(t)}") for t in names.wrangler_tables]
+    # The rollouts that wrote this member, newest first (history and undo use them).
     statements.append(
-        Sql(f"SELECT max(started_at) AS at FROM {quote_identifier(rollouts_table(names))}")
+        Sql(
+            f"SELECT started_at AS at FROM {quote_identifier(rollouts_table(names))} "
+            f"ORDER BY started_at DESC LIMIT {ROLLOUTS_READ}"
+        )
     )
     return statements + [Sql(q.sql) for q in SNAPSHOT_QUERIES]
 
@@ -91,15 +98,15 @@ def parse_read(member: Member, names: LedgerNames, result: BatchResult, offset: 
     own = tuple(AppliedRow(str(r["filename"]), r.get("checksum")) for r in rows[0])
     count = len(names.wrangler_tables)
     wrangler = [[str(r["name"]) for r in found if r.get("name")] for found in rows[1 : 1 + count]]
-    last = rows[1 + count]
-    at = last[0].get("at") if last else None
+    rollouts = tuple(str(r["at"]) for r in rows[1 + count] if r.get("at"))
     schema = parse_schema(rows[2 + count :])
     return MemberState(
         member,
         merge_applied(own, wrangler),
         schema,
         fingerprint((r.filename for r in own), [len(w) for w in wrangler]),
-        at,
+        rollouts[0] if rollouts else None,
+        rollouts=rollouts,
     )
 
 

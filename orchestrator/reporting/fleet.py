@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
+from orchestrator.commandline import shell_command
 from orchestrator.fleets.model import FleetPlan, MemberResult, Outcome, RolloutReport
 
 SHOWN = 20  # failed members listed in text output; JSON lists them all
@@ -39,19 +40,21 @@ def plan_to_dict(plan: FleetPlan) -> dict[str, Any]:
 def render_plan(out: Console, plan: FleetPlan) -> None:
     """Member count, members per version, pending files, problems."""
     shard = f" (shard {plan.shard[0]}/{plan.shard[1]})" if plan.shard else ""
-    out.print(f"[bold]fleet {escape(plan.fleet)}[/]{shard}: {len(plan.members):,} members")
+    out.print(
+        Text.assemble((f"fleet {plan.fleet}", "bold"), f"{shard}: {len(plan.members):,} members")
+    )
     _histogram(out, plan.histogram())
     pending = plan.pending_files()
     if pending:
         out.print("pending:")
         for file, count in pending.items():
-            out.print(f"  {escape(file)}  on {count:,} members")
+            out.print(f"  {file}  on {count:,} members")
     else:
         out.print("nothing pending")
     for p in [p for p in plan.members if p.refusal][:SHOWN]:
-        out.print(f"[red]refused[/] {escape(p.member.name)}: {escape(p.refusal or '')}")
+        out.print(Text.assemble(("refused", "red"), f" {p.member.name}: {p.refusal or ''}"))
     for problem in plan.problems:
-        out.print(f"{problem.severity}: {escape(problem.message)}")
+        out.print(f"{problem.severity}: {problem.message}")
 
 
 def _histogram(out: Console, counts: dict[str, int]) -> None:
@@ -59,7 +62,7 @@ def _histogram(out: Console, counts: dict[str, int]) -> None:
     width = max(counts.values(), default=1)
     for version, count in counts.items():
         bar = "#" * max(1, round(20 * count / width))
-        out.print(f"  {escape(version):<36} {count:>7,}  {bar}")
+        out.print(f"  {version:<36} {count:>7,}  {bar}")
 
 
 def report_to_dict(report: RolloutReport) -> dict[str, Any]:
@@ -96,20 +99,22 @@ def render_report(out: Console, report: RolloutReport) -> None:
     parts = ", ".join(f"{n:,} {o}" for o, n in sorted(counts.items()))
     verb = "would run" if report.dry_run else "ran"
     out.print(
-        f"fleet {escape(report.fleet)}: {parts}; {report.requests:,} requests, {report.seconds:.1f} s ({verb} stages: {', '.join(report.stages) or '-'})"
+        f"fleet {report.fleet}: {parts}; {report.requests:,} requests, {report.seconds:.1f} s ({verb} stages: {', '.join(report.stages) or '-'})"
     )
     _failures(out, [r for r in report.results if r.failed])
     if report.stopped:
-        out.print(f"[red]stopped[/]: {escape(report.stopped)}")
+        out.print(Text.assemble(("stopped", "red"), f": {report.stopped}"))
     if not report.dry_run and (report.stopped or any(r.failed for r in report.results)):
         for line in next_steps(report):
-            out.print(f"  next: {escape(line)}")
+            out.print(f"  next: {line}")
 
 
 def _failures(out: Console, failed: list[MemberResult]) -> None:
     for result in failed[:SHOWN]:
         out.print(
-            f"[red]{result.outcome}[/] {escape(result.member.name)}: {escape(result.error or '')}"
+            Text.assemble(
+                (str(result.outcome), "red"), f" {result.member.name}: {result.error or ''}"
+            )
         )
     if len(failed) > SHOWN:
         out.print(f"… and {len(failed) - SHOWN:,} more (--format json lists them all)")
@@ -124,10 +129,8 @@ def next_steps(report: RolloutReport) -> list[str]:
     ]
     applied = [r for r in report.results if r.outcome is Outcome.APPLIED]
     if applied:
-        example = applied[0].member.name
-        steps.append(
-            f"to undo a member: wrangler d1 time-travel restore {example} --timestamp={report.started_at}"
-        )
+        undo = shell_command("orchestrate", "undo", "--fleet", report.fleet, "--remote")
+        steps.append(f"remotely, to undo the members this rollout wrote (Time Travel): {undo}")
     return steps
 
 
@@ -175,13 +178,13 @@ def _failed_rows(
 def render_status_text(out: Console, data: dict[str, Any]) -> None:
     """Histogram, failed and drifted members, the last rollout's start."""
     shard = f" (shard {data['shard'][0]}/{data['shard'][1]})" if data.get("shard") else ""
-    out.print(f"[bold]fleet {escape(data['fleet'])}[/]{shard}: {data['members']:,} members")
+    out.print(
+        Text.assemble((f"fleet {data['fleet']}", "bold"), f"{shard}: {data['members']:,} members")
+    )
     _histogram(out, data["versions"])
     out.print(f"last rollout started: {data['last_rollout_started_at'] or 'never'}")
     for row in data["failed"][:SHOWN]:
-        out.print(
-            f"[red]{row['outcome']}[/] {escape(str(row['name']))}: {escape(str(row['error']))}"
-        )
+        out.print(Text.assemble((str(row["outcome"]), "red"), f" {row['name']}: {row['error']}"))
     if not data["failed"]:
         out.print("no failed or drifted members")
 

@@ -152,3 +152,35 @@ def test_wrangler_sees_a_member_as_up_to_date(tmp_path: Path) -> None:
         root / "packages/tenant-db", "tenant-a", "SELECT name FROM d1_migrations ORDER BY id"
     )
     assert [r["name"] for r in rows] == ["0001_init.sql", "0002_notes.sql", "0003_name.sql"]
+
+
+def test_text_output_prints_names_as_written_and_no_markup(tmp_path: Path) -> None:
+    # The console never reads markup: "[bold]" in a name prints as written, and the
+    # fleet's own styling is not shown as literal "[red]…[/]" tags.
+    members = ["tenant-ok", "tenant-[bold]x"]
+    root = fleet_tree(tmp_path, members)
+    code, out, _ = cli("plan", "--fleet", "tenants", "--root", str(root))
+    assert code == 0 and out.startswith("fleet tenants: 2 members")
+    hand = state(root, "tenant-[bold]x")
+    hand.parent.mkdir(parents=True, exist_ok=True)
+    sqlite3.connect(hand).execute("CREATE TABLE by_hand (x)").connection.commit()
+    code, out, err = cli("apply", "--fleet", "tenants", "--root", str(root), "--max-failures", "1")
+    assert code == 1
+    assert "drifted tenant-[bold]x: drifted before the write" in out
+    assert "[/]" not in out + err and "\\[" not in out + err
+    code, out, _ = cli("status", "--fleet", "tenants", "--root", str(root))
+    assert "drifted tenant-[bold]x:" in out and "[/]" not in out
+
+
+def test_history_lists_local_rollouts_without_an_undo_command(tmp_path: Path) -> None:
+    root = fleet_tree(tmp_path, MEMBERS)
+    code, report = cli_json("apply", "--fleet", "tenants", "--root", str(root))
+    assert code == 0
+    code, history = cli_json("history", "--fleet", "tenants", "--root", str(root))
+    assert code == 0
+    assert history["rollouts"] == [{"started_at": report["started_at"], "members": 4}]
+    assert history["undo_command"] is None  # local D1 has no Time Travel
+    code, out, _ = cli("history", "--fleet", "tenants", "--root", str(root))
+    assert code == 0 and report["started_at"] in out and "orchestrate undo" not in out
+    code, _, err = cli("history", "--root", str(root))
+    assert code == 2 and "name the database with --db NAME" in err

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from orchestrator.cli.fleet import _progress
+from orchestrator.cli.fleet import progress
 from orchestrator.engines.ratelimit import RateBudget
 from orchestrator.fleets import service
 from orchestrator.fleets.model import Member, MemberResult, Outcome
@@ -138,7 +138,8 @@ def result(n: int, outcome: Outcome, error: str | None = None) -> MemberResult:
 def test_the_progress_bar_shows_done_failed_rate_and_eta() -> None:
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=120, color_system=None)
-    with _progress(console) as hooks:
+    with progress(console) as watch:
+        hooks = watch.hooks
         hooks.on_start(4)
         hooks.on_result(result(0, Outcome.APPLIED))
         hooks.on_result(result(1, Outcome.DRIFTED, "schema after the write differs"))
@@ -156,7 +157,8 @@ def test_the_progress_bar_shows_done_failed_rate_and_eta() -> None:
 def test_without_a_terminal_only_failures_and_waits_are_printed() -> None:
     out = io.StringIO()
     console = Console(file=out, force_terminal=False, width=120)
-    with _progress(console) as hooks:
+    with progress(console) as watch:
+        hooks = watch.hooks
         hooks.on_start(3)
         hooks.on_result(result(0, Outcome.APPLIED))
         hooks.on_result(result(1, Outcome.FAILED, "t.sql:2: no such table: [x]"))
