@@ -108,7 +108,8 @@ RULES: tuple[Rule, ...] = (
          "fix the statement; the message is SQLite's own"),
     Rule("P001", "probe/data-loss", ERR,
          "measured: a table lost rows (or foreign-key values) it was not asked to delete",
-         "see D002: back up and restore the child rows in the same migration"),
+         "see D002: back up and restore the child rows in the same migration",
+         confirms=("D002",)),
     Rule("Q001", "suppression/reason", WARN,
          "a suppression comment gives no reason",
          "write -- orchestrate: ignore[CODE] why it is safe"),
@@ -125,6 +126,8 @@ CONVENTIONS = frozenset(rule.code for rule in RULES if rule.convention)
 STYLE = (CONVENTIONS - {"N002", "N003"}) | {"I004", "H002"}
 
 BY_CODE = {rule.code: rule for rule in RULES}
+# Measured rule -> the static rules it confirms (one finding where both see the same tables).
+CONFIRMS = {rule.code: rule.confirms for rule in RULES if rule.confirms}
 BY_SLUG = {rule.slug: rule for rule in RULES}
 FAMILIES = frozenset(rule.family for rule in RULES)
 PREFIXES = frozenset(rule.code[0] for rule in RULES)

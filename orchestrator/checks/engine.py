@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from orchestrator.checks.config import LintConfig
 from orchestrator.checks.findings import Finding
+from orchestrator.checks.merge import merge_measured
 from orchestrator.checks.parsed import ParsedMigration
 from orchestrator.checks.rules import (
     DATABASE_RULES,
@@ -130,7 +131,8 @@ def finish(
     generated: frozenset[str] = frozenset(),
 ) -> tuple[Finding, ...]:
     """Add suppression findings, drop duplicates, apply ``[lint]`` and inline suppressions,
-    fold per-directory naming findings, sort. ``generated``: files drizzle-kit or prisma wrote."""
+    fold measurements into the static findings they confirm (``merge``) and per-directory
+    naming findings, sort. ``generated``: files drizzle-kit or prisma wrote."""
 
     def grade(finding: Finding) -> Finding | None:
         return config.grade(finding, finding.file in generated)
@@ -142,7 +144,7 @@ def finish(
         # A suppression of rules the config switched off is not stale, just idle.
         live = [s for s in suppressions if any(grade(stand_in(s, c)) for c in s.codes)]
         kept += [g for g in (grade(f) for f in unused_findings(live, used)) if g]
-    return tuple(sorted(fold_directories(kept), key=lambda f: f.sort_key))
+    return tuple(sorted(fold_directories(merge_measured(kept)), key=lambda f: f.sort_key))
 
 
 # Statements a static rule already predicts SQLite refuses: the shadow failure adds nothing.
@@ -152,16 +154,18 @@ _IDEMPOTENCY = frozenset({"I001", "I002", "I003", "I004"})
 
 
 def deduplicate(findings: list[Finding]) -> list[Finding]:
-    """One finding per problem: per (rule, file, line); the shadow's first-run failure (L004)
-    only where no static rule predicts that very refusal; the measured second run (I005)
-    only where no static idempotency rule stands on the same line."""
+    """One finding per problem: per (rule, file, line, tables it names); the shadow's
+    first-run failure (L004) only where no static rule predicts that very refusal; the
+    measured second run (I005) only where no static idempotency rule stands on the same
+    line. (A measured data loss and the static cascade it confirms are merged later, after
+    suppressions: ``merge.merge_measured``.)"""
     at_line: dict[tuple[str | None, int | None], set[str]] = {}
     for finding in findings:
         at_line.setdefault((finding.file, finding.line), set()).add(finding.rule)
-    seen: set[tuple[str, str | None, int | None]] = set()
+    seen: set[tuple[str, str | None, int | None, tuple[str, ...]]] = set()
     result = []
     for finding in findings:
-        key = (finding.rule, finding.file, finding.line)
+        key = (finding.rule, finding.file, finding.line, finding.subjects)
         others = at_line[(finding.file, finding.line)]
         if key in seen or _covered(finding.rule, others):
             continue

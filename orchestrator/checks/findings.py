@@ -17,6 +17,9 @@ class Rule:
     summary: str
     fix: str
     convention: bool = False
+    # A measured rule names the static rules it confirms: where both stand on one line
+    # about the same tables, they are one finding under the static code (see merge.py).
+    confirms: tuple[str, ...] = ()
 
     def severity_in(self, profile: str) -> Severity:
         """The rule's severity under a profile: ``strict`` raises conventions to errors."""
@@ -29,8 +32,20 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """One measured fact behind a finding: what happened to ``subject`` (a table, lower case)."""
+
+    subject: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Finding:
-    """One thing a rule found, at ``file:line`` (paths relative to the workspace root)."""
+    """One thing a rule found, at ``file:line`` (paths relative to the workspace root).
+
+    ``subjects``: the tables the finding is about (lower case), where a rule names them;
+    ``evidence``: what a measuring rule saw, one entry per table.
+    """
 
     rule: str
     severity: Severity
@@ -38,6 +53,8 @@ class Finding:
     file: str | None = None
     line: int | None = None
     database: str | None = None
+    subjects: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
 
     @property
     def is_error(self) -> bool:

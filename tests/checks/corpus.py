@@ -5,7 +5,8 @@ Each case is a directory with ``case.toml`` and ``migrations/*.sql`` (and, for s
 drizzle cases, ``migrations/meta/_journal.json``)::
 
     kind = "data-loss"          # data-loss | d1-failure | hazard | clean | convention
-    errors = ["D002", "P001"]   # errors under the default profile (exactly these)
+    errors = ["D002"]           # errors under the default profile (exactly these)
+    measured = ["D002"]         # findings that must carry the probe's measured numbers
     strict = ["I001"]           # further errors under the strict profile
     findings = ["D001"]         # findings (any severity) it must produce
     not_errors = ["R001"]       # rules that once raised a false error here
@@ -50,6 +51,7 @@ class Case:
     strict: frozenset[str]
     findings: frozenset[str]
     not_errors: frozenset[str]
+    measured: frozenset[str] = frozenset()
 
     def expected(self, profile: str) -> frozenset[str]:
         """The error rules this case must raise under ``profile`` (and no others)."""
@@ -71,6 +73,7 @@ def _case(path: Path) -> Case:
         frozenset(raw.get("strict", ())),
         frozenset(raw.get("findings", ())),
         frozenset(raw.get("not_errors", ())),
+        frozenset(raw.get("measured", ())),
     )
 
 
@@ -93,6 +96,7 @@ class Outcome:
     profile: str
     found: frozenset[str]
     errors: frozenset[str]
+    measured: frozenset[str] = frozenset()
 
     @property
     def true_errors(self) -> frozenset[str]:
@@ -116,6 +120,8 @@ class Outcome:
             yield f"missing findings {sorted(self.case.findings - self.found)}"
         if self.case.not_errors & self.errors:
             yield f"errors it must not raise {sorted(self.case.not_errors & self.errors)}"
+        if self.case.measured - self.measured:
+            yield f"findings without measured numbers {sorted(self.case.measured - self.measured)}"
 
 
 def evaluate(case: Case, profile: str, work: Path) -> Outcome:
@@ -126,6 +132,7 @@ def evaluate(case: Case, profile: str, work: Path) -> Outcome:
         profile,
         frozenset(f.rule for f in findings),
         frozenset(f.rule for f in findings if f.is_error),
+        frozenset(f.rule for f in findings if f.evidence),
     )
 
 

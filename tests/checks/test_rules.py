@@ -37,6 +37,16 @@ PATTERN_2 = f"""
     CREATE INDEX IF NOT EXISTS idx_parent_tier ON parent(tier);
     PRAGMA foreign_keys=ON;
 """
+ACCOUNTS = """
+    CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, status TEXT NOT NULL DEFAULT 'Active');
+    CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id));
+    CREATE INDEX IF NOT EXISTS idx_sessions_account ON sessions(account_id);
+"""
+# Any status change logs the account out: a backfill of status empties sessions.
+LOGOUT_TRIGGER = """
+    CREATE TRIGGER IF NOT EXISTS trg_logout AFTER UPDATE OF status ON accounts
+    BEGIN DELETE FROM sessions WHERE account_id = NEW.id; END;
+"""
 # The safe version D002 recommends: back up the children, recreate, re-insert.
 SAFE_RECREATION = f"""
     PRAGMA defer_foreign_keys = on;
@@ -127,7 +137,8 @@ CASES: list[tuple[str, list[Spec], list[Spec]]] = [
     ("L003", [T, "ALTER TABLE t ADD COLUMN n INTEGER GENERATED ALWAYS AS (id * 2) STORED;"], [T, "ALTER TABLE t ADD COLUMN n INTEGER GENERATED ALWAYS AS (id * 2) VIRTUAL;"]),
     ("L003", [PARENT, T, "ALTER TABLE t ADD COLUMN p TEXT DEFAULT 'p1' REFERENCES parent(id);"], [PARENT, T, "ALTER TABLE t ADD COLUMN p TEXT REFERENCES parent(id);"]),
     ("L004", [T, "INSERT OR IGNORE INTO nowhere (id) VALUES (1);"], [T, "INSERT OR IGNORE INTO t (id) VALUES (1);"]),
-    ("P001", [PARENT, CHILD, PATTERN_2], [PARENT, CHILD, SAFE_RECREATION]),
+    # Where D002 sees the cascade too, P001's numbers join D002 (test_merge.py); here no DROP explains it.
+    ("P001", [ACCOUNTS, LOGOUT_TRIGGER, "UPDATE accounts SET status = lower(status);"], [ACCOUNTS, LOGOUT_TRIGGER, "DELETE FROM sessions;\nUPDATE accounts SET status = lower(status);"]),
     ("Q001", [T, "-- orchestrate: ignore[I004]\nALTER TABLE t ADD COLUMN c TEXT;"], [T, "-- orchestrate: ignore[I004] ledger-guarded\nALTER TABLE t ADD COLUMN c TEXT;"]),
     ("Q002", [T, "-- orchestrate: ignore[Z999] because\nSELECT 1;"], [T, "-- orchestrate: ignore[I004] ledger-guarded\nALTER TABLE t ADD COLUMN c TEXT;"]),
     ("Q003", [T, "-- orchestrate: ignore[I001] not needed\nCREATE INDEX IF NOT EXISTS i ON t(name);"], [T, "-- orchestrate: ignore[I001] kept on purpose\nCREATE INDEX i ON t(name);"]),

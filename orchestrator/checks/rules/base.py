@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from orchestrator.checks.catalog import rule
-from orchestrator.checks.findings import Finding
+from orchestrator.checks.findings import Evidence, Finding
 from orchestrator.checks.parsed import ParsedMigration
 from orchestrator.checks.schema import SchemaSnapshot
 from orchestrator.checks.shadow import Replay, StepReplay
@@ -19,10 +19,28 @@ class Context:
     migration: ParsedMigration
     step: StepReplay | None = None
 
-    def finding(self, code: str, line: int | None, message: str) -> Finding:
-        """A finding of rule ``code`` in this migration, at its default severity."""
+    def finding(
+        self,
+        code: str,
+        line: int | None,
+        message: str,
+        subjects: Iterable[str] = (),
+        evidence: Iterable[Evidence] = (),
+    ) -> Finding:
+        """A finding of rule ``code`` in this migration, at its default severity, about
+        ``subjects`` (table names) and, for a measuring rule, with its ``evidence``."""
         parsed = self.migration
-        return Finding(code, rule(code).severity, message, parsed.file, line, parsed.database)
+        about = tuple(sorted({s.lower() for s in subjects}))
+        return Finding(
+            code,
+            rule(code).severity,
+            message,
+            parsed.file,
+            line,
+            parsed.database,
+            about,
+            tuple(evidence),
+        )
 
     def at(self, index: int) -> SchemaSnapshot | None:
         """The shadow schema just before statement ``index`` ran."""

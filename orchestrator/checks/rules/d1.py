@@ -49,7 +49,10 @@ def check_cascade_loss(ctx: Context) -> Iterator[Finding]:
         open_ = {child: how for child, how in hit.items() if child not in restored}
         if open_:
             yield ctx.finding(
-                "D002", parsed.statements[index].line, _cascade_message(ctx, shape.name, open_)
+                "D002",
+                parsed.statements[index].line,
+                _cascade_message(ctx, shape.name, open_),
+                subjects=open_,
             )
 
 

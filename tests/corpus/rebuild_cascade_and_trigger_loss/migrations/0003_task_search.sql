@@ -1,0 +1,5 @@
+CREATE TABLE IF NOT EXISTS task_search (task_id INTEGER NOT NULL, words TEXT NOT NULL);
+CREATE TRIGGER IF NOT EXISTS trg_tasks_unindex AFTER DELETE ON tasks
+BEGIN
+  DELETE FROM task_search WHERE task_id = OLD.id;
+END;

@@ -1,0 +1,4 @@
+CREATE TABLE IF NOT EXISTS accounts (
+  id TEXT PRIMARY KEY,
+  status TEXT NOT NULL DEFAULT 'Active'
+);
