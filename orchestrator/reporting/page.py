@@ -12,10 +12,10 @@ import calendar
 import time
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator import project
 from orchestrator.checks.catalog import BY_CODE
 from orchestrator.checks.findings import Finding
 from orchestrator.commandline import shell_command
@@ -267,30 +267,14 @@ def commit_link(git: GitInfo) -> Link | None:
 def _rule(code: str) -> dict[str, Any]:
     rule = BY_CODE.get(code)
     anchor = code.lower()
-    base = _rule_docs_url()
     return {
         "code": code,
         "anchor": f"rule-{anchor}",
         "slug": rule.slug if rule else "",
         "summary": rule.summary if rule else "",
         "fix": rule.fix if rule else "",
-        "doc": Link(f"{RULE_DOC}#{anchor}", f"{base}#{anchor}" if base else None),
+        "doc": Link(f"{RULE_DOC}#{anchor}", project.doc_url(RULE_DOC, anchor)),
     }
-
-
-@cache
-def _rule_docs_url() -> str | None:
-    """The rule page in orchestrate's own repository, when the installed metadata names it."""
-    try:
-        urls = metadata.metadata("d1-orchestrate").get_all("Project-URL") or []
-    except metadata.PackageNotFoundError:
-        return None
-    for entry in urls:
-        label, _, url = entry.partition(",")
-        url = url.strip().rstrip("/")
-        if label.strip().lower() in ("source", "repository") and "github.com/" in url:
-            return f"{url}/blob/HEAD/{RULE_DOC}"
-    return None
 
 
 def _slug(name: str) -> str:
