@@ -354,10 +354,15 @@ def make_dashboard(request: ApplyRequest) -> Dashboard:
 
 def dashboard_origin(request: ApplyRequest, now: float) -> Origin:
     """When, for which account and at which commit: the page header (read-only)."""
-    git = read_git(request.settings.root)
+    return workspace_origin(request.settings, request.remote, now)
+
+
+def workspace_origin(settings: Settings, remote: bool, now: float) -> Origin:
+    """The header of a page (the dashboard, a fleet's status) for this workspace."""
+    git = read_git(settings.root)
     account = None
-    if request.remote:
-        name = str(request.settings.remote.get("account_id_env", "CLOUDFLARE_ACCOUNT_ID"))
+    if remote:
+        name = str(settings.remote.get("account_id_env", "CLOUDFLARE_ACCOUNT_ID"))
         account = os.environ.get(name, "").strip() or None
     return Origin(now, account, git.commit, git.dirty, git.web_url, git.prefix, _version())
 

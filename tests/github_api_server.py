@@ -35,6 +35,40 @@ class FakeGitHub:
         return [c for found in self.comments.values() for c in found]
 
 
+Reply = tuple[int, Any]
+
+
+def _list(state: FakeGitHub, found: re.Match[str], query: str, _body: Any) -> Reply:
+    params = parse_qs(query)
+    per_page = int(params.get("per_page", ["30"])[0])
+    page = int(params.get("page", ["1"])[0])
+    comments = state.comments.get((found[1], int(found[2])), [])
+    return 200, comments[(page - 1) * per_page : page * per_page]
+
+
+def _create(state: FakeGitHub, found: re.Match[str], _query: str, body: Any) -> Reply:
+    comment = {"id": state.next_id, "body": body["body"]}
+    state.next_id += 1
+    state.comments.setdefault((found[1], int(found[2])), []).append(comment)
+    return 201, comment
+
+
+def _update(state: FakeGitHub, found: re.Match[str], _query: str, body: Any) -> Reply:
+    match = [c for c in state.all_comments() if c["id"] == int(found[2])]
+    if not match:
+        return 404, {"message": "Not Found"}
+    match[0]["body"] = body["body"]
+    return 200, match[0]
+
+
+# (method, path) -> what answers it; anything else is GitHub's 404.
+_ROUTES: tuple[tuple[str, re.Pattern[str], Any], ...] = (
+    ("GET", _LIST, _list),
+    ("POST", _LIST, _create),
+    ("PATCH", _ONE, _update),
+)
+
+
 def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
     lock = threading.Lock()
 
@@ -50,60 +84,32 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def _authorized(self) -> bool:
+        def _dispatch(self, method: str) -> None:
+            """Record the request, check the token as GitHub does (before the route), answer."""
+            url = urlparse(self.path)
+            state.requests.append((method, url.path))
             if self.headers.get("Authorization") != f"Bearer {state.token}":
                 self._send(401, {"message": "Bad credentials"})
-                return False
-            return True
-
-        def _body(self) -> dict[str, Any]:
+                return
             length = int(self.headers.get("Content-Length", "0"))
-            return json.loads(self.rfile.read(length) or b"{}")
+            body = json.loads(self.rfile.read(length) or b"{}") if length else {}
+            for verb, pattern, answer in _ROUTES:
+                found = pattern.match(url.path) if verb == method else None
+                if found:
+                    with lock:
+                        status, reply = answer(state, found, url.query, body)
+                    self._send(status, reply)
+                    return
+            self._send(404, {"message": "Not Found"})
 
         def do_GET(self) -> None:
-            url = urlparse(self.path)
-            state.requests.append(("GET", url.path))
-            found = _LIST.match(url.path)
-            if not self._authorized():
-                return
-            if not found:
-                self._send(404, {"message": "Not Found"})
-                return
-            query = parse_qs(url.query)
-            per_page = int(query.get("per_page", ["30"])[0])
-            page = int(query.get("page", ["1"])[0])
-            with lock:
-                comments = state.comments.get((found[1], int(found[2])), [])
-                self._send(200, comments[(page - 1) * per_page : page * per_page])
+            self._dispatch("GET")
 
         def do_POST(self) -> None:
-            url = urlparse(self.path)
-            state.requests.append(("POST", url.path))
-            found = _LIST.match(url.path)
-            if not self._authorized():
-                return
-            if not found:
-                self._send(404, {"message": "Not Found"})
-                return
-            with lock:
-                comment = {"id": state.next_id, "body": self._body()["body"]}
-                state.next_id += 1
-                state.comments.setdefault((found[1], int(found[2])), []).append(comment)
-            self._send(201, comment)
+            self._dispatch("POST")
 
         def do_PATCH(self) -> None:
-            url = urlparse(self.path)
-            state.requests.append(("PATCH", url.path))
-            found = _ONE.match(url.path)
-            if not self._authorized():
-                return
-            with lock:
-                match = [c for c in state.all_comments() if found and c["id"] == int(found[2])]
-                if not match:
-                    self._send(404, {"message": "Not Found"})
-                    return
-                match[0]["body"] = self._body()["body"]
-            self._send(200, match[0])
+            self._dispatch("PATCH")
 
     return Handler
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,7 +71,6 @@ def show_status(request: FleetRequest, fmt: Format) -> int:
     """``status --fleet``."""
     from orchestrator.fleets.service import status_fleet
     from orchestrator.reporting.fleet import (
-        render_status_html,
         render_status_markdown,
         render_status_text,
         status_to_dict,
@@ -83,7 +83,11 @@ def show_status(request: FleetRequest, fmt: Format) -> int:
     elif fmt is Format.MARKDOWN:
         write_text(render_status_markdown(data))
     elif fmt is Format.HTML:
-        write_text(render_status_html(data))
+        from orchestrator.reporting.fleet_page import render_fleet_page
+        from orchestrator.services import workspace_origin
+
+        origin = workspace_origin(request.settings, request.remote, time.time())
+        write_text(render_fleet_page(data, plan, record, origin, request.remote))
     else:
         render_status_text(console(), data)
     return 0

@@ -1,8 +1,9 @@
-"""Fleet reports: the plan, the rollout summary and the status, for people and machines."""
+"""Fleet reports: the plan, the rollout summary and the status, for people and machines.
+
+The status page (``--format html``) is ``reporting/fleet_page.py``."""
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -209,20 +210,3 @@ def render_status_markdown(data: dict[str, Any]) -> str:
 
 def _cell(value: object) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def render_status_html(data: dict[str, Any]) -> str:
-    """A self-contained HTML page."""
-    esc = html.escape
-    rows = "".join(f"<tr><td>{esc(v)}</td><td>{n:,}</td></tr>" for v, n in data["versions"].items())
-    failed = "".join(
-        f"<tr><td>{esc(str(r['name']))}</td><td>{esc(str(r['outcome']))}</td><td>{esc(str(r['error']))}</td></tr>"
-        for r in data["failed"]
-    )
-    return (
-        f'<!doctype html><html><head><meta charset="utf-8"><title>fleet {esc(data["fleet"])}</title></head><body>'
-        f"<h1>Fleet {esc(data['fleet'])}: {data['members']:,} members</h1>"
-        f"<table><tr><th>version</th><th>members</th></tr>{rows}</table>"
-        f"<p>Last rollout started: {esc(str(data['last_rollout_started_at'] or 'never'))}</p>"
-        f"<table><tr><th>member</th><th>outcome</th><th>error</th></tr>{failed}</table></body></html>\n"
-    )

@@ -15,7 +15,6 @@ import hashlib
 import json
 import posixpath
 from collections.abc import Iterable
-from importlib.metadata import PackageNotFoundError, metadata
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator import __version__
+from orchestrator import __version__, project
 from orchestrator.checks.catalog import BY_CODE, RULES
 from orchestrator.checks.findings import Finding, Rule
 from orchestrator.checks.problems import PLAN_PROBLEMS
@@ -35,7 +34,7 @@ from orchestrator.reporting.output import Format, console, write_json, write_tex
 from orchestrator.settings import WORKSPACE_FILE
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-PYPI_URL = "https://pypi.org/project/d1-orchestrate/"
+RULE_DOC = "docs/lint-rules.md"
 SRCROOT = "%SRCROOT%"
 FINGERPRINT = "orchestrateFinding/v1"
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -148,8 +147,8 @@ def render_sarif(report: LintReport, repo_root: Path | None = None) -> str:
     results = [_sarif_result(report, base, f, index[f.rule], seen) for f in report.findings]
     driver = {
         "name": "orchestrate",
-        "fullName": "orchestrate (d1-orchestrate)",
-        "informationUri": information_uri(),
+        "fullName": f"orchestrate ({project.DISTRIBUTION})",
+        **_present(informationUri=information_uri()),
         "version": __version__,
         "semanticVersion": __version__,
         "rules": rules,
@@ -177,28 +176,15 @@ def repository_root(start: Path) -> Path | None:
     return None
 
 
-def _project_urls() -> dict[str, str]:
-    try:
-        entries = metadata("d1-orchestrate").get_all("Project-URL") or []
-    except PackageNotFoundError:
-        return {}
-    pairs = (entry.split(",", 1) for entry in entries if "," in entry)
-    return {label.strip().lower(): url.strip().rstrip("/") for label, url in pairs}
+def information_uri() -> str | None:
+    """The project's home, from ``[project.urls]`` (``orchestrator/project.py``)."""
+    return project.homepage()
 
 
-def information_uri() -> str:
-    """The project's home: ``[project.urls]`` Homepage/Repository, else its PyPI page."""
-    urls = _project_urls()
-    return urls.get("homepage") or urls.get("repository") or PYPI_URL
-
-
-def help_uri(code: str) -> str:
+def help_uri(code: str) -> str | None:
     """Where a rule or plan problem is documented: ``docs/lint-rules.md#anchor`` in the
-    repository of ``[project.urls]`` at this version's tag, else the PyPI release page."""
-    repository = _project_urls().get("repository")
-    if repository is None:
-        return f"{PYPI_URL}{__version__}/"
-    return f"{repository}/blob/v{__version__}/docs/lint-rules.md#{doc_anchor(code)}"
+    repository of ``[project.urls]`` at this version's tag, else the project's home."""
+    return project.doc_url(RULE_DOC, doc_anchor(code)) or project.homepage()
 
 
 def doc_anchor(heading: str) -> str:
@@ -231,7 +217,8 @@ def _descriptor(
     code: str, name: str, summary: str, fix: str, family: str, severity: Severity
 ) -> dict[str, Any]:
     text = f"{summary[:1].upper()}{summary[1:]}."
-    docs = f"docs/lint-rules.md#{doc_anchor(code)}"
+    docs = f"{RULE_DOC}#{doc_anchor(code)}"
+    uri = help_uri(code)
     return {
         "id": code,
         "name": name,
@@ -239,12 +226,21 @@ def _descriptor(
         "fullDescription": {"text": text},
         "help": {
             "text": f"{text} Fix: {fix}. See {docs}.",
-            "markdown": f"**{code}** `{name}`: {text}\n\n**Fix:** {fix}.\n\nSee [{docs}]({help_uri(code)}).",
+            "markdown": f"**{code}** `{name}`: {text}\n\n**Fix:** {fix}.\n\nSee {_md_link(docs, uri)}.",
         },
-        "helpUri": help_uri(code),
+        **_present(helpUri=uri),
         "defaultConfiguration": {"level": _SARIF_LEVEL[severity]},
         "properties": {"tags": [family]},
     }
+
+
+def _present(**values: str | None) -> dict[str, str]:
+    """The keys whose value is known (SARIF leaves out what it does not have)."""
+    return {key: value for key, value in values.items() if value}
+
+
+def _md_link(text: str, href: str | None) -> str:
+    return f"[{text}]({href})" if href else f"`{text}`"
 
 
 def _sarif_result(

@@ -12,16 +12,17 @@ import calendar
 import time
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestrator import project
 from orchestrator.checks.catalog import BY_CODE
 from orchestrator.checks.findings import Finding
 from orchestrator.commandline import shell_command
 from orchestrator.dashboard import Dashboard, DatabaseStatus, Origin, Urgency
 from orchestrator.discovery.gitinfo import GitInfo
 from orchestrator.model import Problem, Severity
+from orchestrator.reporting.output import escape_controls
 
 if TYPE_CHECKING:
     import jinja2
@@ -81,12 +82,18 @@ def render_status_page(board: Dashboard, root: Path | None = None) -> str:
     links = _Linker(git, root)
     cards = [_card(row, board, links, now) for row in board.databases]
     rules = sorted({f.rule for row in board.databases for f in row.lint.findings})
-    return _template().render(
+    account = origin.account or ("local state" if board.target == "local" else "unknown")
+    return template("status.html.j2").render(
         board=board,
         origin=origin,
-        generated=_iso(now),
-        generated_text=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now)),
-        commit=_commit_link(git),
+        generated=iso(now),
+        generated_text=utc_text(now),
+        facts=[
+            ("target", board.target),
+            ("environment", board.env or "top level"),
+            ("account", account),
+            ("commit", commit_link(git) or "not a git checkout"),
+        ],
         counters=_counters(board),
         cards=cards,
         general=[links.problem(p) for p in board.problems],
@@ -95,7 +102,13 @@ def render_status_page(board: Dashboard, root: Path | None = None) -> str:
 
 
 @cache
-def _template() -> jinja2.Template:
+def template(name: str) -> jinja2.Template:
+    """A page template of ``templates/`` (they share ``base.html.j2`` and ``macros.html.j2``)."""
+    return _environment().get_template(name)
+
+
+@cache
+def _environment() -> jinja2.Environment:
     import jinja2  # only the html format pays for it (about 40 ms)
 
     env = jinja2.Environment(
@@ -104,8 +117,26 @@ def _template() -> jinja2.Template:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_visible,
     )
-    return env.get_template("status.html.j2")
+    env.filters["n"] = _thousands
+    return env
+
+
+def _visible(value: object) -> object:
+    """Every value the page prints, with control characters shown as ``\\xNN`` (an ESC or
+    NUL in a name is text to read, not a byte for the browser to drop). Markup a macro
+    built is left alone: its values went through here already."""
+    from markupsafe import Markup
+
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return escape_controls(value)
+    return value
+
+
+def _thousands(value: int) -> str:
+    """``2,000``: counts as the text outputs print them."""
+    return f"{value:,}"
 
 
 def relative_time(then: float, now: float) -> str:
@@ -173,14 +204,14 @@ def _card(row: DatabaseStatus, board: Dashboard, links: _Linker, now: float) -> 
         "level": LEVEL[row.urgency],
         "label": LABEL[Urgency.PENDING] if pending_state else LABEL[row.urgency],
         "slug": _slug(row.name),
-        "last_applied_iso": _iso(last_at) if last_at is not None else None,
+        "last_applied_iso": iso(last_at) if last_at is not None else None,
         "last_applied_ago": relative_time(last_at, now) if last_at is not None else None,
         "changed": [links.file(f) for f in row.changed],
         "next": [links.file(f) for f in row.next_pending],
         "more": row.pending - len(row.next_pending),
         "findings": [links.finding(f) for f in row.lint.findings],
         "problems": [links.problem(p) for p in row.problems if p.code != "ledger.changed"],
-        "drift_checked_iso": _iso(checked) if checked is not None else None,
+        "drift_checked_iso": iso(checked) if checked is not None else None,
         "drift_checked_ago": relative_time(checked, now) if checked is not None else None,
         "commands": _commands(row, board),
     }
@@ -225,7 +256,7 @@ def _counters(board: Dashboard) -> list[tuple[str, int, str]]:
     ]
 
 
-def _commit_link(git: GitInfo) -> Link | None:
+def commit_link(git: GitInfo) -> Link | None:
     if git.commit is None:
         return None
     text = git.commit[:12] + (" (uncommitted changes)" if git.dirty else "")
@@ -236,35 +267,25 @@ def _commit_link(git: GitInfo) -> Link | None:
 def _rule(code: str) -> dict[str, Any]:
     rule = BY_CODE.get(code)
     anchor = code.lower()
-    base = _rule_docs_url()
     return {
         "code": code,
         "anchor": f"rule-{anchor}",
         "slug": rule.slug if rule else "",
         "summary": rule.summary if rule else "",
         "fix": rule.fix if rule else "",
-        "doc": Link(f"{RULE_DOC}#{anchor}", f"{base}#{anchor}" if base else None),
+        "doc": Link(f"{RULE_DOC}#{anchor}", project.doc_url(RULE_DOC, anchor)),
     }
-
-
-@cache
-def _rule_docs_url() -> str | None:
-    """The rule page in orchestrate's own repository, when the installed metadata names it."""
-    try:
-        urls = metadata.metadata("d1-orchestrate").get_all("Project-URL") or []
-    except metadata.PackageNotFoundError:
-        return None
-    for entry in urls:
-        label, _, url = entry.partition(",")
-        url = url.strip().rstrip("/")
-        if label.strip().lower() in ("source", "repository") and "github.com/" in url:
-            return f"{url}/blob/HEAD/{RULE_DOC}"
-    return None
 
 
 def _slug(name: str) -> str:
     return "db-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
 
 
-def _iso(seconds: float) -> str:
+def iso(seconds: float) -> str:
+    """``2027-01-15T08:00:00Z``: what ``<time datetime>`` and the page's script read."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def utc_text(seconds: float) -> str:
+    """``2027-01-15 08:00:00 UTC``: the exact time, for people."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))

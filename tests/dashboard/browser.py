@@ -34,11 +34,22 @@ window.addEventListener("load", function () {
             left: head.left, right: head.right, height: head.height,
             background: getComputedStyle(el.querySelector("header")).backgroundColor};
   });
+  var members = Array.prototype.map.call(document.querySelectorAll("li.member[data-level]"), function (el) {
+    var box = el.getBoundingClientRect(), badge = el.querySelector(".state");
+    return {level: el.dataset.level, top: box.top + window.scrollY, left: box.left,
+            height: box.height, badge: getComputedStyle(badge).backgroundColor,
+            edge: getComputedStyle(el).boxShadow};
+  });
+  var counters = Array.prototype.map.call(document.querySelectorAll(".counters li"), function (el) {
+    return {label: el.querySelector(".k").textContent, on: el.classList.contains("on"),
+            colour: getComputedStyle(el.querySelector(".n")).color};
+  });
   var out = document.createElement("pre");
   out.id = "measure";
   out.textContent = JSON.stringify({
     innerWidth: width, scrollWidth: document.documentElement.scrollWidth,
-    wide: wide.slice(0, 10), cards: cards, pwned: document.body.dataset.pwned || null
+    wide: wide.slice(0, 10), cards: cards, members: members, counters: counters,
+    pwned: document.body.dataset.pwned || null
   });
   document.body.appendChild(out);
 });

@@ -186,8 +186,10 @@ def test_read_git_in_a_real_repository(tmp_path: Path) -> None:
 
 
 def test_template_ships_inside_the_package() -> None:
-    template = resources.files("orchestrator.reporting") / "templates" / "status.html.j2"
-    assert template.is_file() and "<!doctype html>" in template.read_text()
+    folder = resources.files("orchestrator.reporting") / "templates"
+    for name in ("base.html.j2", "macros.html.j2", "status.html.j2", "fleet.html.j2"):
+        assert (folder / name).is_file(), name
+    assert "<!doctype html>" in (folder / "base.html.j2").read_text()
 
 
 def test_cli_page_puts_the_pending_data_loss_first(monorepo: Path) -> None:

@@ -76,10 +76,11 @@ def test_wheel_carries_the_package_and_the_license(artifacts: tuple[Path, Path])
     assert "Classifier: Topic :: Database" in text
 
 
-def test_wheel_and_sdist_carry_the_dashboard_template(artifacts: tuple[Path, Path]) -> None:
+def test_wheel_and_sdist_carry_the_page_templates(artifacts: tuple[Path, Path]) -> None:
     wheel, sdist = artifacts
-    template = "orchestrator/reporting/templates/status.html.j2"
-    assert template in zipfile.ZipFile(wheel).namelist()
     with tarfile.open(sdist) as tar:
         names = [n.split("/", 1)[1] for n in tar.getnames() if "/" in n]
-    assert template in names
+    for name in ("base", "macros", "status", "fleet"):
+        template = f"orchestrator/reporting/templates/{name}.html.j2"
+        assert template in zipfile.ZipFile(wheel).namelist()
+        assert template in names
