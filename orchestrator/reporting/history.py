@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -78,7 +77,7 @@ def _table(history: TargetHistory, releases: dict[str, str]) -> Table:
     where = (
         history.target if history.label == history.target else f"{history.target}: {history.label}"
     )
-    title = escape(f"history: {history.database.name} ({where})")  # names may hold "[…]"
+    title = Text(f"history: {history.database.name} ({where})")  # printed as written, "[…]" too
     table = Table(title=title, title_justify="left", header_style="bold", pad_edge=False)
     for column in ("migration", "applied at (UTC)", "ms", "file", "release"):
         table.add_column(column, overflow="fold", justify="right" if column == "ms" else "left")

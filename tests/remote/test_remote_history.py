@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.apply.helpers import cli, cli_json, state_path
+from tests.conftest import toml_binding, write_tree
 from tests.remote.conftest import small_tree
 
 
@@ -45,3 +46,19 @@ def test_history_needs_a_known_database(tmp_path: Path) -> None:
     root = small_tree(tmp_path / "mono")
     code, _, err = cli("history", "--db", "db9", "--root", str(root))
     assert code == 2 and "no database called 'db9'" in err
+
+
+def test_a_name_with_brackets_prints_as_written(tmp_path: Path) -> None:
+    # The console never reads markup, so escaping a name for rich printed "db\[x]".
+    root = write_tree(
+        tmp_path / "mono",
+        {
+            "packages/p/wrangler.toml": toml_binding(
+                "db[x]", "00000000-0000-4000-8000-00000000b00c"
+            ),
+            "packages/p/migrations/0001_init.sql": "CREATE TABLE t (id INTEGER PRIMARY KEY);\n",
+        },
+    )
+    assert cli("apply", "--all", "--root", str(root))[0] == 0
+    code, out, _ = cli("history", "--db", "db[x]", "--root", str(root))
+    assert code == 0 and "history: db[x] (local: packages/p)" in out and "\\[" not in out
