@@ -20,6 +20,18 @@ def shell_command(*words: str) -> str:
     return " ".join(shell_word(w) for w in words)
 
 
+def fleet_undo_command(
+    fleet: str, rollout: str | None = None, shard: tuple[int, int] | None = None
+) -> str:
+    """``orchestrate undo --fleet NAME --remote`` (for the last rollout unless ``rollout``)."""
+    words = ["orchestrate", "undo", "--fleet", fleet, "--remote"]
+    if rollout:
+        words.append(f"--rollout={rollout}")
+    if shard:
+        words.append(f"--shard={shard[0]}/{shard[1]}")
+    return shell_command(*words)
+
+
 def restore_flag(point: str) -> str:
     """``--timestamp=…`` for an RFC 3339 time (a one-write run's start), else ``--bookmark=…``."""
     is_time = len(point) >= 19 and point[4] == "-" and point[10] == "T"

@@ -115,6 +115,13 @@ class FleetPlan:
         return {file: n for file, n in counts.items() if n}
 
     @property
+    def last_rollout(self) -> str | None:
+        """The newest rollout start any member records."""
+        return max(
+            (p.state.last_rollout for p in self.members if p.state.last_rollout), default=None
+        )
+
+    @property
     def with_pending(self) -> tuple[MemberPlan, ...]:
         return tuple(p for p in self.members if p.pending and p.refusal is None)
 

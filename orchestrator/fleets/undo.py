@@ -217,9 +217,8 @@ def undo_fleet(
 
 def last_rollout(plan: FleetPlan, request: FleetRequest) -> str:
     """The newest start time a member records, else the local record's; else refuse."""
-    seen = [p.state.last_rollout for p in plan.members if p.state.last_rollout]
-    if seen:
-        return max(seen)
+    if plan.last_rollout:
+        return plan.last_rollout
     recorded = read_record(request.settings, request.fleet, request.remote).get("started_at")
     if isinstance(recorded, str) and recorded:
         return recorded

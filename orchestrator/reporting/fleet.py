@@ -5,13 +5,13 @@ The status page (``--format html``) is ``reporting/fleet_page.py``."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
-from orchestrator.commandline import shell_command
+from orchestrator.commandline import fleet_undo_command
 from orchestrator.fleets.model import FleetPlan, MemberResult, Outcome, RolloutReport
 
 SHOWN = 20  # failed members listed in text output; JSON lists them all
@@ -111,14 +111,20 @@ def render_report(out: Console, report: RolloutReport) -> None:
 
 
 def _failures(out: Console, failed: list[MemberResult]) -> None:
-    for result in failed[:SHOWN]:
-        out.print(
-            Text.assemble(
-                (str(result.outcome), "red"), f" {result.member.name}: {result.error or ''}"
-            )
-        )
-    if len(failed) > SHOWN:
-        out.print(f"… and {len(failed) - SHOWN:,} more (--format json lists them all)")
+    print_capped(out, [flagged(str(r.outcome), r.member.name, r.error) for r in failed])
+
+
+def flagged(word: str, name: str, error: object) -> Text:
+    """``<word, in red> <member>: <error>``, printed as written."""
+    return Text.assemble((word, "red"), f" {name}: {error or ''}")
+
+
+def print_capped(out: Console, lines: Sequence[Text | str], indent: str = "") -> None:
+    """The first ``SHOWN`` lines, then how many more there are (JSON lists them all)."""
+    for line in lines[:SHOWN]:
+        out.print(Text(indent) + line if isinstance(line, Text) else f"{indent}{line}")
+    if len(lines) > SHOWN:
+        out.print(f"{indent}… and {len(lines) - SHOWN:,} more (--format json lists them all)")
 
 
 def next_steps(report: RolloutReport) -> list[str]:
@@ -130,7 +136,7 @@ def next_steps(report: RolloutReport) -> list[str]:
     ]
     applied = [r for r in report.results if r.outcome is Outcome.APPLIED]
     if applied:
-        undo = shell_command("orchestrate", "undo", "--fleet", report.fleet, "--remote")
+        undo = fleet_undo_command(report.fleet)
         steps.append(f"remotely, to undo the members this rollout wrote (Time Travel): {undo}")
     return steps
 
@@ -146,8 +152,7 @@ def status_to_dict(
 
 
 def _last_start(plan: FleetPlan, record: dict[str, Any]) -> str | None:
-    seen = [p.state.last_rollout for p in plan.members if p.state.last_rollout]
-    candidates = seen + ([record["started_at"]] if record.get("started_at") else [])
+    candidates = [t for t in (plan.last_rollout, record.get("started_at")) if t]
     return max(candidates) if candidates else None
 
 
@@ -185,7 +190,7 @@ def render_status_text(out: Console, data: dict[str, Any]) -> None:
     _histogram(out, data["versions"])
     out.print(f"last rollout started: {data['last_rollout_started_at'] or 'never'}")
     for row in data["failed"][:SHOWN]:
-        out.print(Text.assemble((str(row["outcome"]), "red"), f" {row['name']}: {row['error']}"))
+        out.print(flagged(str(row["outcome"]), str(row["name"]), row["error"]))
     if not data["failed"]:
         out.print("no failed or drifted members")
 

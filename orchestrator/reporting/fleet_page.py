@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.commandline import shell_command
+from orchestrator.commandline import fleet_undo_command, shell_command
 from orchestrator.dashboard import Origin
 from orchestrator.discovery.gitinfo import GitInfo
 from orchestrator.fleets.model import FleetPlan, Outcome
@@ -205,5 +205,5 @@ def _undo(fleet: str, remote: bool) -> tuple[str, str] | None:
         return None
     return (
         "undo the last rollout (Time Travel, every member it wrote)",
-        shell_command("orchestrate", "undo", "--fleet", fleet, "--remote"),
+        fleet_undo_command(fleet),
     )

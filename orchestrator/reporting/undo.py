@@ -9,24 +9,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.commandline import shell_command
+from orchestrator.commandline import fleet_undo_command
 from orchestrator.fleets.undo import FleetHistory, UndoReport
+from orchestrator.reporting.fleet import flagged, print_capped
 from orchestrator.reporting.output import print_literal
 from orchestrator.reporting.page import parse_utc, relative_time
-
-SHOWN = 20  # failed members listed in text; --format json lists them all
-
-
-def undo_command(
-    fleet: str, timestamp: str | None = None, *, shard: tuple[int, int] | None = None
-) -> str:
-    """The command that undoes a fleet's rollout (the last one unless ``timestamp``)."""
-    words = ["orchestrate", "undo", "--fleet", fleet, "--remote"]
-    if timestamp:
-        words.append(f"--rollout={timestamp}")
-    if shard:
-        words.append(f"--shard={shard[0]}/{shard[1]}")
-    return shell_command(*words)
 
 
 def _ago(stamp: str) -> str:
@@ -48,7 +35,7 @@ def history_to_dict(found: FleetHistory) -> dict[str, Any]:
             "stopped": found.record.get("stopped"),
             "failed": len(found.record.get("failed") or {}),  # type: ignore[arg-type]
         },
-        "undo_command": undo_command(found.fleet, shard=found.shard)
+        "undo_command": fleet_undo_command(found.fleet, shard=found.shard)
         if last and found.remote
         else None,
         "requests": found.requests,
@@ -77,13 +64,10 @@ def render_history(out: Console, found: FleetHistory) -> None:
             f"last run: {failed:,} failed"
             + (f"; stopped: {record['stopped']}" if record.get("stopped") else "")
         )
-    for member, error in found.unreadable[:SHOWN]:
-        out.print(Text.assemble(("unreadable", "red"), f" {member.name}: {error}"))
-    if len(found.unreadable) > SHOWN:
-        out.print(f"… and {len(found.unreadable) - SHOWN:,} more (--format json lists them all)")
+    print_capped(out, [flagged("unreadable", m.name, error) for m, error in found.unreadable])
     if found.rollouts and found.remote:
         out.print("To undo the last rollout (Time Travel, every member it wrote):")
-        print_literal(out, f"  {undo_command(found.fleet, shard=found.shard)}")
+        print_literal(out, f"  {fleet_undo_command(found.fleet, shard=found.shard)}")
     out.print(f"{found.requests:,} requests")
 
 
@@ -115,15 +99,11 @@ def render_undo(out: Console, report: UndoReport) -> None:
         "(no rollout wrote them since)"
     )
     if report.dry_run:
-        for result in ok[:SHOWN]:
-            out.print(f"  {result.member.name}")
-        if len(ok) > SHOWN:
-            out.print(f"  … and {len(ok) - SHOWN:,} more (--format json lists them all)")
-    for result in report.failed[:SHOWN]:
-        out.print(Text.assemble(("failed", "red"), f" {result.member.name}: {result.error or ''}"))
-    if len(report.failed) > SHOWN:
-        out.print(f"… and {len(report.failed) - SHOWN:,} more (--format json lists them all)")
+        print_capped(out, [r.member.name for r in ok], indent="  ")
+    print_capped(out, [flagged("failed", r.member.name, r.error) for r in report.failed])
     if report.failed and not report.dry_run:
         out.print("Run the same command again: restoring a member twice to one time is harmless.")
-        print_literal(out, f"  {undo_command(report.fleet, report.timestamp, shard=report.shard)}")
+        print_literal(
+            out, f"  {fleet_undo_command(report.fleet, report.timestamp, shard=report.shard)}"
+        )
     out.print(f"{report.requests:,} requests in {report.seconds:.1f} s")
