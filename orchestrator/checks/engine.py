@@ -18,6 +18,7 @@ from orchestrator.checks.rules import (
     MIGRATION_RULES,
     Context,
     DatabaseContext,
+    needs_second_run,
     wants_after,
     watch,
 )
@@ -56,7 +57,14 @@ class UnitResult:
 
 def replay_options(measure: bool) -> ReplayOptions:
     """The lint replay (schema context only) or the check replay (second run and probe too)."""
-    return ReplayOptions(rerun=measure, probe=measure, watch=watch, after=wants_after, final=True)
+    return ReplayOptions(
+        rerun=measure,
+        rerun_needed=needs_second_run,
+        probe=measure,
+        watch=watch,
+        after=wants_after,
+        final=True,
+    )
 
 
 def analyze_unit(unit: Unit, measure: bool) -> UnitResult:
@@ -154,24 +162,40 @@ _IDEMPOTENCY = frozenset({"I001", "I002", "I003", "I004"})
 
 
 def deduplicate(findings: list[Finding]) -> list[Finding]:
-    """One finding per problem: per (rule, file, line, tables it names); the shadow's
-    first-run failure (L004) only where no static rule predicts that very refusal; the
-    measured second run (I005) only where no static idempotency rule stands on the same
-    line. (A measured data loss and the static cascade it confirms are merged later, after
-    suppressions: ``merge.merge_measured``.)"""
+    """One finding per problem: per (rule, file, line, tables it names), a finding that
+    stands for several statements (``lines``) taking in the same rule's findings on any of
+    them; the shadow's first-run failure (L004) only where no static rule predicts that very
+    refusal; the measured second run (I005) only where no static idempotency rule stands on
+    the same line. (A measured data loss and the static cascade it confirms are merged
+    later, after suppressions: ``merge.merge_measured``.)"""
     at_line: dict[tuple[str | None, int | None], set[str]] = {}
+    spans: dict[tuple[str, str | None, tuple[str, ...]], set[int]] = {}
     for finding in findings:
-        at_line.setdefault((finding.file, finding.line), set()).add(finding.rule)
+        for line in finding.lines or (finding.line,):
+            at_line.setdefault((finding.file, line), set()).add(finding.rule)
+        if finding.lines:
+            spans.setdefault((finding.rule, finding.file, finding.subjects), set()).update(
+                finding.lines
+            )
     seen: set[tuple[str, str | None, int | None, tuple[str, ...]]] = set()
     result = []
     for finding in findings:
         key = (finding.rule, finding.file, finding.line, finding.subjects)
         others = at_line[(finding.file, finding.line)]
-        if key in seen or _covered(finding.rule, others):
+        if key in seen or _covered(finding.rule, others) or _within(finding, spans):
             continue
         seen.add(key)
         result.append(finding)
     return result
+
+
+def _within(
+    finding: Finding, spans: dict[tuple[str, str | None, tuple[str, ...]], set[int]]
+) -> bool:
+    """A one-statement finding on a line that a several-statement finding of its rule covers."""
+    if finding.lines or not spans:
+        return False
+    return finding.line in spans.get((finding.rule, finding.file, finding.subjects), ())
 
 
 def _covered(rule: str, others: set[str]) -> bool:

@@ -44,7 +44,9 @@ class Finding:
     """One thing a rule found, at ``file:line`` (paths relative to the workspace root).
 
     ``subjects``: the tables the finding is about (lower case), where a rule names them;
-    ``evidence``: what a measuring rule saw, one entry per table.
+    ``evidence``: what a measuring rule saw, one entry per table;
+    ``lines``: where one finding stands for several statements (I003 over a seed's rows),
+    the line of each, ``line`` being the first (empty otherwise).
     """
 
     rule: str
@@ -55,6 +57,7 @@ class Finding:
     database: str | None = None
     subjects: tuple[str, ...] = ()
     evidence: tuple[Evidence, ...] = ()
+    lines: tuple[int, ...] = ()
 
     @property
     def is_error(self) -> bool:

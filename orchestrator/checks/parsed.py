@@ -3,12 +3,12 @@ recreations it performs, the tables it only uses transiently, and its suppressio
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from orchestrator.checks.columns import TableDef, parse_table
-from orchestrator.checks.statements import Shape, shape_of
+from orchestrator.checks.statements import Shape, shapes_of
 from orchestrator.checks.suppress import Suppression, parse_suppressions
 from orchestrator.discovery.naming import ParsedName, parse_name
 from orchestrator.sqltext import Statement, leading_comments, split_statements
@@ -43,6 +43,8 @@ class ParsedMigration:
     suppressions: tuple[Suppression, ...]
     name: ParsedName | None
     database: str | None = None
+    # The statements' indexes by verb (``CREATE``, ``INSERT`` …), each list in order.
+    by_verb: Mapping[str, list[int]] = field(kw_only=True, compare=False, repr=False)
 
     @cached_property
     def header(self) -> tuple[str, ...]:
@@ -53,11 +55,21 @@ class ParsedMigration:
     def tables(self) -> dict[int, TableDef]:
         """Column definitions of each ``CREATE TABLE (…)`` statement, by statement index."""
         found = {}
-        for index, shape in enumerate(self.shapes):
+        for index in self.indexes("CREATE"):
+            shape = self.shapes[index]
             definition = parse_table(self.statements[index].tokens) if shape.is_create() else None
             if definition is not None and not shape.virtual:
                 found[index] = definition
         return found
+
+    def indexes(self, *verbs: str) -> list[int]:
+        """Indexes of the statements whose verb is one of ``verbs``, in order.
+
+        Rules look only at the statements they are about, so a 50,000-row seed (all
+        INSERTs) costs the CREATE and DROP rules nothing."""
+        if len(verbs) == 1:
+            return self.by_verb.get(verbs[0], [])
+        return sorted(i for verb in verbs for i in self.by_verb.get(verb, ()))
 
     @cached_property
     def exempt(self) -> frozenset[int]:
@@ -80,10 +92,14 @@ def header_lines(sql: str) -> tuple[str, ...]:
 def parse_migration(file: str, sql: str, database: str | None = None) -> ParsedMigration:
     """Split, classify and scan one migration file."""
     statements = split_statements(sql)
-    shapes = tuple(shape_of(s) for s in statements)
-    recreations = find_recreations(shapes)
+    shapes = shapes_of(statements)
+    by_verb: dict[str, list[int]] = {}
+    for index, shape in enumerate(shapes):
+        by_verb.setdefault(shape.verb, []).append(index)
+    recreations = find_recreations(shapes, by_verb.get("ALTER", []))
     scratch = {r.scratch for r in recreations} | {r.table for r in recreations}
-    transient = frozenset(transient_tables(shapes) - scratch)
+    creates_drops = sorted(by_verb.get("CREATE", []) + by_verb.get("DROP", []))
+    transient = frozenset(transient_tables(shapes, creates_drops) - scratch)
     return ParsedMigration(
         file=file,
         sql=sql,
@@ -94,13 +110,16 @@ def parse_migration(file: str, sql: str, database: str | None = None) -> ParsedM
         suppressions=parse_suppressions(file, sql, statements, database),
         name=parse_name(file.rsplit("/", 1)[-1]),
         database=database,
+        by_verb=by_verb,
     )
 
 
-def find_recreations(shapes: tuple[Shape, ...]) -> tuple[Recreation, ...]:
-    """Every table recreation in a migration, in either of its two spellings."""
+def find_recreations(shapes: tuple[Shape, ...], alters: list[int]) -> tuple[Recreation, ...]:
+    """Every table recreation in a migration, in either of its two spellings (``alters``:
+    the indexes of its ALTER statements)."""
     found = []
-    for index, shape in enumerate(shapes):
+    for index in alters:
+        shape = shapes[index]
         if shape.action != "RENAME TABLE" or not shape.name or not shape.new_name:
             continue
         recreation = _new_then_rename(shapes, index) or _rename_then_new(shapes, index)
@@ -146,11 +165,13 @@ def _last(shapes: tuple[Shape, ...], span: range, test: Callable[[Shape], bool])
     return _first(shapes, range(span.stop - 1, span.start - 1, -1), test)
 
 
-def transient_tables(shapes: tuple[Shape, ...]) -> set[str]:
-    """Tables created and later dropped in the same migration (backups, scratch copies)."""
+def transient_tables(shapes: tuple[Shape, ...], creates_drops: list[int]) -> set[str]:
+    """Tables created and later dropped in the same migration (backups, scratch copies);
+    ``creates_drops``: the indexes of its CREATE and DROP statements, in order."""
     created: dict[str, int] = {}
     transient: set[str] = set()
-    for index, shape in enumerate(shapes):
+    for index in creates_drops:
+        shape = shapes[index]
         if shape.is_create() and shape.name:
             created.setdefault(shape.name, index)
         elif shape.is_drop() and shape.name in created:

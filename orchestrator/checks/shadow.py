@@ -28,7 +28,7 @@ from orchestrator.checks.probe import RowLoss, probe_losses
 from orchestrator.checks.schema import SchemaSnapshot, schema_text, schema_version, snapshot_schema
 from orchestrator.checks.statements import Shape
 from orchestrator.model import Migration
-from orchestrator.sqltext import Statement
+from orchestrator.sqltext import Statement, upper_text
 
 # Verbs the shadow never runs: D1 rejects them (rules D003/D004 report them) and
 # they would break the shadow's own transaction or reach the filesystem.
@@ -97,10 +97,12 @@ class ReplayOptions:
     """What to measure besides the plain run (all off: the cheapest replay).
 
     ``watch(migration, index)`` asks for a snapshot just before that statement;
-    ``after(migration)`` for one after the migration.
+    ``after(migration)`` for one after the migration; ``rerun_needed(migration)`` False
+    skips the second run of a migration whose outcome the rules already know.
     """
 
     rerun: bool = False
+    rerun_needed: Callable[[ParsedMigration], bool] | None = None
     probe: bool = False
     final: bool = True
     watch: Watch | None = None
@@ -155,8 +157,14 @@ def replay_step(
     if failure is not None:
         return StepReplay(script.file, failure, None, losses, probed, at)
     after = snapshot_schema(conn) if options.after and options.after(script) else None
-    rerun = rerun_script(conn, script) if options.rerun and not script.recreations else None
+    rerun = rerun_script(conn, script) if _reruns(script, options) else None
     return StepReplay(script.file, None, rerun, losses, probed, at, after)
+
+
+def _reruns(script: ParsedMigration, options: ReplayOptions) -> bool:
+    if not options.rerun or script.recreations:
+        return False
+    return options.rerun_needed is None or options.rerun_needed(script)
 
 
 def _watched(script: ParsedMigration, watch: Watch | None) -> frozenset[int]:
@@ -238,7 +246,8 @@ def _batch_text(script: ParsedMigration) -> str | None:
         for s, shape in zip(script.statements, script.shapes, strict=True)
         if runs_on_shadow(shape)
     ]
-    joined = "\n".join(texts) + "\n;" if texts and all(_whole(t) for t in texts) else None
+    whole = "TRIGGER" not in upper_text(script.sql) or all(_whole(t) for t in texts)
+    joined = "\n".join(texts) + "\n;" if texts and whole else None
     _last_batch = (script, joined)
     return joined
 
@@ -325,8 +334,9 @@ def rerun_script(conn: sqlite3.Connection, script: ParsedMigration) -> Rerun:
 def _insert_targets(script: ParsedMigration) -> dict[str, int]:
     """Each table the migration INSERTs into, with its first INSERT's index."""
     found: dict[str, int] = {}
-    for index, shape in enumerate(script.shapes):
-        if shape.verb == "INSERT" and shape.name and runs_on_shadow(shape):
+    for index in script.indexes("INSERT"):
+        shape = script.shapes[index]
+        if shape.name and runs_on_shadow(shape):
             found.setdefault(shape.name, index)
     return found
 
@@ -360,18 +370,17 @@ def schema_changes(
 def needs_probe(conn: sqlite3.Connection, script: ParsedMigration) -> bool:
     """True when the migration can remove rows: only DROP TABLE, DELETE, REPLACE, or
     DML that fires a trigger can; everything else leaves every row in place."""
-    dml = False
-    for statement, shape in zip(script.statements, script.shapes, strict=True):
-        if shape.is_drop() or shape.verb == "DELETE":
-            return True
-        if _mentions_replace(statement):
-            return True
-        dml = dml or shape.verb in ("INSERT", "UPDATE")
+    shapes = script.shapes
+    if script.indexes("DELETE") or any(shapes[i].is_drop() for i in script.indexes("DROP")):
+        return True
+    # The raw-text test is only a cheap filter (most files never say REPLACE); the tokens decide.
+    if "REPLACE" in upper_text(script.sql) and any(_mentions_replace(s) for s in script.statements):
+        return True
+    dml = bool(script.indexes("INSERT") or script.indexes("UPDATE"))
     return dml and _has_triggers(conn)
 
 
 def _mentions_replace(statement: Statement) -> bool:
-    # The raw-text test is only a cheap filter; the tokens decide.
     if "REPLACE" not in statement.text.upper():
         return False
     return any(t.is_word("REPLACE") for t in statement.tokens)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from orchestrator.sqltext import Kind, Statement, Token
@@ -57,8 +58,47 @@ def shape_of(statement: Statement) -> Shape:
     (comments, quoted or qualified names, a ``CONFLICT`` anywhere) goes through the
     tokens; a property test holds both paths equal.
     """
-    quick = _quick_shape(statement.text)
+    quick, _ = _quick_shape(statement.text)
     return quick if quick is not None else token_shape(statement)
+
+
+def shapes_of(statements: Iterable[Statement]) -> tuple[Shape, ...]:
+    """``shape_of`` of each statement, in order.
+
+    A seed repeats one INSERT head thousands of times, so a statement that begins with
+    the previous plain INSERT's head (``INSERT INTO t (a, b) VALUES``), followed by a
+    character that cannot continue the word VALUES, has that statement's shape without
+    matching the pattern again: the pattern's match depends on the head's characters
+    alone, and on that next one.
+    """
+    shapes: list[Shape] = []
+    head, last = "", None
+    for statement in statements:
+        text = statement.text
+        if (
+            last is not None
+            and text.startswith(head)
+            and _ends_word(text, len(head))
+            and "CONFLICT" not in text.upper()
+        ):
+            shapes.append(last)
+            continue
+        quick, head = _quick_shape(text)
+        last = quick if head else None
+        shapes.append(quick if quick is not None else token_shape(statement))
+    return tuple(shapes)
+
+
+_WORD_ASCII = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$")
+
+
+def _ends_word(text: str, at: int) -> bool:
+    """``_PLAIN_INSERT``'s closing lookahead: a character follows ``at``, and SQLite would
+    not read it as part of the word before it."""
+    if at >= len(text):
+        return False
+    char = text[at]
+    return char not in _WORD_ASCII and not "\u0080" <= char <= "\uffff"
 
 
 # ASCII-only and case-insensitive: each word below is exactly one IDENT token.
@@ -74,19 +114,21 @@ _LEADING_WORD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)[ \t\n\r(;]", re.ASCII)
 _COLUMN_SEPARATOR = re.compile(r"\s*,\s*", re.ASCII)
 
 
-def _quick_shape(text: str) -> Shape | None:
+def _quick_shape(text: str) -> tuple[Shape | None, str]:
+    """The shape read from the text alone (None: read the tokens), and for a plain INSERT
+    its head, up to and including VALUES ("" otherwise)."""
     word = _LEADING_WORD.match(text)
     if word is None:
-        return None
+        return None, ""
     verb = word.group(1).upper()
     if verb == "INSERT":
         plain = _PLAIN_INSERT.match(text)
         if plain is None or "CONFLICT" in text.upper():  # an upsert, perhaps: read the tokens
-            return None
-        return _plain_insert(*plain.groups())
+            return None, ""
+        return _plain_insert(*plain.groups()), plain.group()
     if verb in _PARSERS or verb == "WITH":
-        return None
-    return _verb_only(verb)
+        return None, ""
+    return _verb_only(verb), ""
 
 
 # A seed repeats one INSERT head thousands of times: build its (immutable) shape once.

@@ -43,8 +43,9 @@ _GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
-    """One finding as JSON: rule, severity, file, line, message (and its database)."""
-    return {
+    """One finding as JSON: rule, severity, file, line, message (and its database); a
+    finding that stands for several statements also lists their ``lines``."""
+    found: dict[str, Any] = {
         "rule": finding.rule,
         "severity": finding.severity.value,
         "file": finding.file,
@@ -52,6 +53,9 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "message": finding.message,
         "database": finding.database,
     }
+    if finding.lines:
+        found["lines"] = list(finding.lines)
+    return found
 
 
 def report_to_dict(report: LintReport) -> dict[str, Any]:

@@ -113,7 +113,7 @@ def test_backup_tables_are_transient() -> None:
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from orchestrator.checks.statements import token_shape  # noqa: E402
+from orchestrator.checks.statements import shapes_of, token_shape  # noqa: E402
 
 _INSERT_PARTS = [
     "INSERT", "insert", " ", "\n", "\t", "\u00a0", "OR ", "or ", "IGNORE ", "ROLLBACK ", "INTO ",
@@ -143,3 +143,43 @@ def test_a_plain_seed_insert_is_read_from_its_text() -> None:
     )  # fmt: skip
     assert plain._tokens is None  # never tokenized
     assert shape_of(upsert).upsert and upsert._tokens is not None
+
+
+_TAILS = [
+    "",
+    " ",
+    "(1)",
+    "\u00a0(1)",
+    "x (1)",
+    "$ (1)",
+    "é",
+    "_1 (2)",
+    "(1) ON CONFLICT DO NOTHING",
+    "\n(2), (3)",
+    ";",
+    " -- c\n(1)",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from(_INSERT_PARTS), max_size=12),
+    st.lists(st.sampled_from(_TAILS), min_size=1, max_size=6),
+)
+def test_a_repeated_insert_head_has_the_tokens_shape(head: list[str], tails: list[str]) -> None:
+    # shapes_of reuses the previous plain INSERT's shape when the next statement starts with
+    # the same head; whatever follows the head, the shape must be what the tokens say.
+    for start in ("INSERT INTO t (a) VALUES", "insert or ignore into T2 (a, b_1) values"):
+        text = "".join(f"{start}{''.join(head)}{tail};\n" for tail in tails)
+        statements = split_statements(text)
+        assert shapes_of(statements) == tuple(token_shape(s) for s in statements), text
+
+
+def test_statement_indexes_by_verb_keep_file_order() -> None:
+    parsed = parse_migration(
+        "m.sql",
+        "CREATE TABLE a (x);\nINSERT INTO a (x) VALUES (1);\nALTER TABLE a ADD COLUMN y;\n"
+        "CREATE INDEX i ON a(x);\nDROP INDEX i;",
+    )
+    assert parsed.indexes("CREATE", "ALTER") == [0, 2, 3]
+    assert parsed.indexes("INSERT") == [1] and parsed.indexes("UPDATE") == []

@@ -54,6 +54,11 @@ DATABASE_RULES: tuple[DatabaseRule, ...] = (
 )
 
 
+def needs_second_run(parsed: ParsedMigration) -> bool:
+    """Migrations the shadow runs a second time (the others' outcome I003 already states)."""
+    return idempotency.needs_second_run(parsed)
+
+
 def watch(parsed: ParsedMigration, index: int) -> bool:
     """Statements the rules need a shadow snapshot before: DROP TABLE and INSERT … SELECT *."""
     shape = parsed.shapes[index]
@@ -70,6 +75,7 @@ __all__ = [
     "MIGRATION_RULES",
     "Context",
     "DatabaseContext",
+    "needs_second_run",
     "wants_after",
     "watch",
 ]

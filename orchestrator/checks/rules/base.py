@@ -26,9 +26,11 @@ class Context:
         message: str,
         subjects: Iterable[str] = (),
         evidence: Iterable[Evidence] = (),
+        lines: Iterable[int] = (),
     ) -> Finding:
         """A finding of rule ``code`` in this migration, at its default severity, about
-        ``subjects`` (table names) and, for a measuring rule, with its ``evidence``."""
+        ``subjects`` (table names) and, for a measuring rule, with its ``evidence``;
+        ``lines`` when it stands for several statements."""
         parsed = self.migration
         about = tuple(sorted({s.lower() for s in subjects}))
         return Finding(
@@ -40,6 +42,7 @@ class Context:
             parsed.database,
             about,
             tuple(evidence),
+            tuple(lines),
         )
 
     def at(self, index: int) -> SchemaSnapshot | None:

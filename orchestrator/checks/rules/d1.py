@@ -25,8 +25,9 @@ _LOSSY = ("CASCADE", "SET NULL", "SET DEFAULT")
 
 def check_foreign_keys_pragma(ctx: Context) -> Iterator[Finding]:
     """D001: ``PRAGMA foreign_keys = …`` does nothing on D1."""
-    for index, shape in enumerate(ctx.migration.shapes):
-        if shape.verb == "PRAGMA" and shape.name == "foreign_keys" and shape.new_name:
+    for index in ctx.migration.indexes("PRAGMA"):
+        shape = ctx.migration.shapes[index]
+        if shape.name == "foreign_keys" and shape.new_name:
             yield ctx.finding(
                 "D001",
                 ctx.migration.statements[index].line,
@@ -40,8 +41,8 @@ def check_foreign_keys_pragma(ctx: Context) -> Iterator[Finding]:
 def check_cascade_loss(ctx: Context) -> Iterator[Finding]:
     """D002: DROP TABLE of a parent whose children cascade (or SET NULL) on delete."""
     parsed = ctx.migration
-    for index, shape in enumerate(parsed.shapes):
-        snapshot = ctx.at(index)
+    for index in parsed.indexes("DROP"):
+        shape, snapshot = parsed.shapes[index], ctx.at(index)
         if not shape.is_drop() or not shape.name or snapshot is None:
             continue
         hit = affected_children(snapshot, shape.name, _dropped_anyway(ctx, index))
@@ -112,7 +113,8 @@ def safe_recipe(parent: str, children: dict[str, str], database: str | None = No
 
 def check_transaction_statements(ctx: Context) -> Iterator[Finding]:
     """D003: BEGIN/COMMIT/END/ROLLBACK/SAVEPOINT/RELEASE."""
-    for index, shape in enumerate(ctx.migration.shapes):
+    for index in ctx.migration.indexes(*_TRANSACTION):
+        shape = ctx.migration.shapes[index]
         if shape.verb in _TRANSACTION:
             yield ctx.finding(
                 "D003",
@@ -124,7 +126,8 @@ def check_transaction_statements(ctx: Context) -> Iterator[Finding]:
 
 def check_forbidden_statements(ctx: Context) -> Iterator[Finding]:
     """D004: ATTACH, DETACH, VACUUM."""
-    for index, shape in enumerate(ctx.migration.shapes):
+    for index in ctx.migration.indexes(*_FORBIDDEN):
+        shape = ctx.migration.shapes[index]
         if shape.verb in _FORBIDDEN:
             yield ctx.finding(
                 "D004", ctx.migration.statements[index].line, f"D1 rejects {shape.verb}; remove it"
@@ -133,7 +136,8 @@ def check_forbidden_statements(ctx: Context) -> Iterator[Finding]:
 
 def check_reserved_names(ctx: Context) -> Iterator[Finding]:
     """D005: creating (or renaming to) ``_cf_*`` or ``sqlite_*``."""
-    for index, shape in enumerate(ctx.migration.shapes):
+    for index in ctx.migration.indexes("CREATE", "ALTER"):
+        shape = ctx.migration.shapes[index]
         name = (
             shape.new_name
             if shape.action == "RENAME TABLE"
@@ -153,7 +157,8 @@ def check_reserved_names(ctx: Context) -> Iterator[Finding]:
 def check_statement_size(ctx: Context) -> Iterator[Finding]:
     """D006: one statement over D1's 100 KB limit."""
     for statement in ctx.migration.statements:
-        if statement.size > MAX_STATEMENT_BYTES:
+        # A character is at most 4 bytes in UTF-8: most statements need no encoding.
+        if len(statement.text) * 4 > MAX_STATEMENT_BYTES and statement.size > MAX_STATEMENT_BYTES:
             yield ctx.finding(
                 "D006",
                 statement.line,
@@ -164,8 +169,9 @@ def check_statement_size(ctx: Context) -> Iterator[Finding]:
 
 def check_temp_objects(ctx: Context) -> Iterator[Finding]:
     """D007: CREATE TEMP TABLE/VIEW/TRIGGER."""
-    for index, shape in enumerate(ctx.migration.shapes):
-        if shape.verb == "CREATE" and shape.temp and shape.object in OBJECTS:
+    for index in ctx.migration.indexes("CREATE"):
+        shape = ctx.migration.shapes[index]
+        if shape.temp and shape.object in OBJECTS:
             yield ctx.finding(
                 "D007",
                 ctx.migration.statements[index].line,
@@ -176,6 +182,8 @@ def check_temp_objects(ctx: Context) -> Iterator[Finding]:
 
 def check_glued_comments(ctx: Context) -> Iterator[Finding]:
     """D008: a block comment with no space on either side, between tokens that then merge."""
+    if "/*" not in ctx.migration.sql:
+        return
     for statement in ctx.migration.statements:
         if "/*" not in statement.text:
             continue

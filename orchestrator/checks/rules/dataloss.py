@@ -56,8 +56,8 @@ def _drop_reach(ctx: Context) -> list[tuple[int, set[str]]]:
     # (line, tables its ON DELETE actions reach) for each DROP TABLE, in order.
     parsed = ctx.migration
     reach = []
-    for index, shape in enumerate(parsed.shapes):
-        snapshot = ctx.at(index)
+    for index in parsed.indexes("DROP"):
+        shape, snapshot = parsed.shapes[index], ctx.at(index)
         if shape.is_drop() and shape.name and snapshot is not None:
             children = affected_children(snapshot, shape.name, set())
             reach.append((parsed.statements[index].line, set(children)))

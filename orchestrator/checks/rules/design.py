@@ -20,7 +20,8 @@ def touched_tables(parsed: ParsedMigration) -> list[tuple[str, int]]:
     """Tables the migration creates or alters, with the line of the first statement that does."""
     renamed = {r.scratch: r.table for r in parsed.recreations}
     seen: dict[str, int] = {}
-    for index, shape in enumerate(parsed.shapes):
+    for index in parsed.indexes("CREATE", "ALTER"):
+        shape = parsed.shapes[index]
         if (
             (shape.is_create() or shape.verb == "ALTER")
             and shape.name
@@ -55,7 +56,8 @@ def added_column(statement: Statement) -> ColumnDef | None:
 
 def defined_columns(parsed: ParsedMigration) -> Iterator[tuple[str, ColumnDef, bool]]:
     """``(table, column, added by ALTER)`` for each column the migration defines."""
-    for index, (statement, shape) in enumerate(zip(parsed.statements, parsed.shapes, strict=True)):
+    for index in parsed.indexes("CREATE", "ALTER"):
+        statement, shape = parsed.statements[index], parsed.shapes[index]
         if index in parsed.tables and shape.name:
             for column in parsed.tables[index].columns:
                 yield shape.name, column, False

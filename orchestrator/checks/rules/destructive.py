@@ -13,7 +13,8 @@ from orchestrator.sqltext import Kind
 def check_drops(ctx: Context) -> Iterator[Finding]:
     """X001: DROP TABLE or DROP COLUMN that is not a recreation step or a transient table."""
     parsed = ctx.migration
-    for index, shape in enumerate(parsed.shapes):
+    for index in parsed.indexes("DROP", "ALTER"):
+        shape = parsed.shapes[index]
         if index in parsed.exempt or shape.name in parsed.transient:
             continue
         line = parsed.statements[index].line
@@ -36,7 +37,8 @@ def check_drops(ctx: Context) -> Iterator[Finding]:
 def check_drop_copied_column(ctx: Context) -> Iterator[Finding]:
     """X002: ALTER TABLE t DROP COLUMN c after a statement of the same migration reads c."""
     parsed = ctx.migration
-    for index, shape in enumerate(parsed.shapes):
+    for index in parsed.indexes("ALTER"):
+        shape = parsed.shapes[index]
         if shape.action != "DROP COLUMN" or not shape.column:
             continue
         copier = next(

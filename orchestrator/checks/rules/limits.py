@@ -27,7 +27,8 @@ def _added(ctx: Context) -> Iterator[tuple[int, str, ColumnDef]]:
 
 
 def _added_at(ctx: Context) -> Iterator[tuple[int, int, str, ColumnDef]]:
-    for index, shape in enumerate(ctx.migration.shapes):
+    for index in ctx.migration.indexes("ALTER"):
+        shape = ctx.migration.shapes[index]
         if shape.action == "ADD COLUMN" and shape.name:
             column = added_column(ctx.migration.statements[index])
             if column is not None:
@@ -86,8 +87,9 @@ def check_add_unique(ctx: Context) -> Iterator[Finding]:
 
 def check_unsupported(ctx: Context) -> Iterator[Finding]:
     """L003: ALTER forms SQLite lacks, and ADD COLUMN forms it refuses."""
-    for index, shape in enumerate(ctx.migration.shapes):
-        if shape.verb == "ALTER" and shape.action in ("OTHER", "ADD OTHER", "DROP OTHER"):
+    for index in ctx.migration.indexes("ALTER"):
+        shape = ctx.migration.shapes[index]
+        if shape.action in ("OTHER", "ADD OTHER", "DROP OTHER"):
             yield ctx.finding(
                 "L003",
                 ctx.migration.statements[index].line,

@@ -82,8 +82,9 @@ def _depends_on(sql: str, table: str, name: str) -> bool:
 def check_select_star(ctx: Context) -> Iterator[Finding]:
     """R002: ``INSERT INTO a SELECT * FROM b`` where the column lists differ in count or order."""
     parsed = ctx.migration
-    for index, shape in enumerate(parsed.shapes):
-        snapshot = ctx.at(index)
+    # Only statements with a snapshot before them can be checked (``rules.watch``).
+    for index in sorted(ctx.step.at) if ctx.step else ():
+        shape, snapshot = parsed.shapes[index], ctx.at(index)
         if (
             not (shape.verb == "INSERT" and shape.select_star and shape.copy_from and shape.name)
             or snapshot is None
