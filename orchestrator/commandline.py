@@ -32,6 +32,13 @@ def fleet_undo_command(
     return shell_command(*words)
 
 
+def database_undo_command(database: str, env: str | None = None) -> str:
+    """``orchestrate undo --db NAME --remote`` (the last release; ``--env`` where the
+    database is bound in a wrangler environment)."""
+    words = ["orchestrate", "undo", "--db", database, "--remote"]
+    return shell_command(*words, *(("--env", env) if env else ()))
+
+
 def restore_flag(point: str) -> str:
     """``--timestamp=…`` for an RFC 3339 time (a one-write run's start), else ``--bookmark=…``."""
     is_time = len(point) >= 19 and point[4] == "-" and point[10] == "T"

@@ -18,7 +18,7 @@ from orchestrator.discovery.naming import canonical_of
 from orchestrator.discovery.selection import display_root as display_root
 from orchestrator.discovery.selection import load_workspace as load_workspace
 from orchestrator.discovery.selection import select_databases as select_databases
-from orchestrator.engines import Batch, Engine
+from orchestrator.engines import Batch, Engine, Target
 from orchestrator.engines.ledger import (
     EMPTY_STATE,
     LedgerState,
@@ -318,6 +318,13 @@ def database_history(
     settings: Settings, name: str, env: str | None, engine: Engine, limit: int
 ) -> tuple[TargetHistory, ...]:
     """Read-only: each target's most recent ledger rows, compared with the files on disk."""
+    return tuple(h for _, h in target_histories(settings, name, env, engine, limit))
+
+
+def target_histories(
+    settings: Settings, name: str, env: str | None, engine: Engine, limit: int
+) -> list[tuple[Target, TargetHistory]]:
+    """``database_history``, each history beside the target it was read from."""
     database = load_workspace(settings, env, (name,)).databases[0]
     names = ledger_names(database, settings.ledger_table)
     where = "remote" if engine.remote else "local"
@@ -331,8 +338,8 @@ def database_history(
             finally:
                 session.close()
         entries = compare_history(database, rows)
-        histories.append(TargetHistory(database, where, target.label, entries))
-    return tuple(histories)
+        histories.append((target, TargetHistory(database, where, target.label, entries)))
+    return histories
 
 
 def make_dashboard(request: ApplyRequest) -> Dashboard:

@@ -10,11 +10,10 @@ from orchestrator.cli import app, boundary
 from orchestrator.cli.fleet import FleetOpt, ShardOpt, fleet_request, progress
 from orchestrator.cli.options import (
     CONFIG,
-    DB_HELP,
     ENV,
+    MAYBE_ONE_DB,
     ROOT,
     TARGET,
-    Group,
     Scope,
     formats,
     shared,
@@ -23,17 +22,6 @@ from orchestrator.errors import UsageError
 from orchestrator.reporting.history import history_to_dict, render_history
 from orchestrator.reporting.output import Format, console, write_json
 from orchestrator.services import database_history
-
-# One database, or none when --fleet names the members instead.
-MAYBE_ONE_DB = Group(
-    ("one_db",),
-    {
-        "one_db": {
-            "annotation": Annotated[str | None, typer.Option("--db", metavar="NAME", help=DB_HELP)],
-            "default": None,
-        }
-    },
-)
 
 
 @app.command()

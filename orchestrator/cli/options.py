@@ -95,6 +95,16 @@ ENV = Group(("env",))
 TARGET = Group(("remote", "engine", "persist_to"))
 DB = Group(("db",))
 ONE_DB = Group(("one_db",))
+# One database, or none when --fleet names the members instead (history, undo).
+MAYBE_ONE_DB = Group(
+    ("one_db",),
+    {
+        "one_db": {
+            "annotation": Annotated[str | None, typer.Option("--db", metavar="NAME", help=DB_HELP)],
+            "default": None,
+        }
+    },
+)
 WORKSPACE = Group(("root", "config", "env"))
 
 

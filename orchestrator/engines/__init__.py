@@ -60,6 +60,15 @@ class Target:
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
 
+@dataclass(frozen=True)
+class Restored:
+    """A Time Travel restore that D1 accepted: the bookmark it restored to, and the one of
+    the state it replaced (restoring to that undoes the restore)."""
+
+    bookmark: str | None
+    previous_bookmark: str | None
+
+
 class Session(Protocol):
     """An open connection to one target."""
 
@@ -69,6 +78,11 @@ class Session(Protocol):
 
     def bookmark(self) -> str | None:
         """A Time Travel bookmark for the target's current state (None where there is none)."""
+        ...
+
+    def restore(self, point: str) -> Restored:
+        """Time Travel the target back to ``point``: a bookmark, or an RFC 3339 time.
+        Remote only: local state has no Time Travel (``TargetError``)."""
         ...
 
     def close(self) -> None: ...

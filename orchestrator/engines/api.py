@@ -14,11 +14,12 @@ import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
-from orchestrator.engines import Batch, BatchResult, Target
+from orchestrator.commandline import restore_flag
+from orchestrator.engines import Batch, BatchResult, Restored, Target
 from orchestrator.engines.d1http import D1_EDIT, D1_READ, D1Http, credentials_from
 from orchestrator.engines.remote import (
     batch_result,
@@ -29,6 +30,7 @@ from orchestrator.engines.remote import (
     reads_only,
     remote_target,
     remote_text,
+    restored,
     retry_safe,
     unnamed_binding,
 )
@@ -136,6 +138,21 @@ class ApiSession:
         if not isinstance(bookmark, str) or not bookmark:
             raise TargetError(f"{self.target.database}: the API returned no bookmark")
         return bookmark
+
+    def restore(self, point: str) -> Restored:
+        """``POST …/time_travel/restore?bookmark=|timestamp=``: D1 puts the database back to
+        ``point``. Retry-safe: restoring to one point twice leaves the same state."""
+        flag, _, value = restore_flag(point).removeprefix("--").partition("=")
+        path = self.http.database_path(self.target.locator, "time_travel", "restore")
+        result = self.http.call(
+            "POST",
+            f"{path}?{urlencode({flag: value})}",
+            None,
+            retry_safe=True,
+            permission=D1_EDIT,
+            what=f"{self.target.database} (time travel restore)",
+        )
+        return restored(result)
 
     def close(self) -> None:
         """Nothing to release: the connection pool belongs to the engine."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.engines import Batch, BatchResult, Sql, Target
+from orchestrator.engines import Batch, BatchResult, Restored, Sql, Target
 from orchestrator.engines.ledger import Elapsed
 from orchestrator.engines.localstate import state_file
 from orchestrator.errors import BatchError, TargetError
@@ -202,6 +202,10 @@ class LocalSession:
     def bookmark(self) -> str | None:
         """Local state has no Time Travel."""
         return None
+
+    def restore(self, point: str) -> Restored:
+        """Local state has no Time Travel: refused."""
+        raise TargetError(f"{self.target.database}: local D1 has no Time Travel to restore from")
 
     def close(self) -> None:
         self.connection.close()

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from orchestrator.commandline import shell_command
 from orchestrator.discovery.wrangler import is_placeholder_id
-from orchestrator.engines import Batch, BatchResult, Sql, Target
+from orchestrator.engines import Batch, BatchResult, Restored, Sql, Target
 from orchestrator.engines.ledger import Elapsed
 from orchestrator.errors import BatchError, OutcomeUnknown, TargetError
 from orchestrator.model import Binding, Database
@@ -191,6 +191,17 @@ def _first(statements: Sequence[Sql], test: Matcher) -> int | None:
         if test(words, names):
             return index
     return None
+
+
+def restored(document: object) -> Restored:
+    """A restore's answer (the API's ``result``, or ``wrangler … restore --json``):
+    ``{"bookmark", "previous_bookmark", "message"}``; fields that are not text are None."""
+    found = document if isinstance(document, dict) else {}
+    bookmark, previous = found.get("bookmark"), found.get("previous_bookmark")
+    return Restored(
+        bookmark if isinstance(bookmark, str) and bookmark else None,
+        previous if isinstance(previous, str) and previous else None,
+    )
 
 
 def batch_result(document: object, batch: Batch, what: str) -> BatchResult:

@@ -23,7 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from orchestrator.engines import Batch, BatchResult, Sql, Target
+from orchestrator.commandline import restore_flag
+from orchestrator.engines import Batch, BatchResult, Restored, Sql, Target
 from orchestrator.engines.d1http import D1_EDIT, D1_READ
 from orchestrator.engines.localstate import state_file
 from orchestrator.engines.ratelimit import RateBudget, RetryPolicy
@@ -33,6 +34,7 @@ from orchestrator.engines.remote import (
     lookup_name,
     reads_only,
     remote_target,
+    restored,
     retry_safe,
     unnamed_binding,
 )
@@ -156,6 +158,11 @@ class WranglerEngine:
         info = ("d1", "time-travel", "info", target.extra["binding"], "--json")
         return [*self.command, *info, *self._config_flags(target)]
 
+    def restore_argv(self, target: Target, point: str) -> list[str]:
+        """``wrangler d1 time-travel restore`` for ``target`` (``--json``: no prompt)."""
+        restore = ("d1", "time-travel", "restore", target.extra["binding"], restore_flag(point))
+        return [*self.command, *restore, "--json", *self._config_flags(target)]
+
     def cwd(self, target: Target) -> Path:
         """Wrangler runs where the binding's config lives, as a person would."""
         return self.root / target.extra["package_dir"]
@@ -206,6 +213,17 @@ class WranglerSession:
         if not isinstance(bookmark, str) or not bookmark:
             raise TargetError(f"{what}: wrangler returned no bookmark")
         return bookmark
+
+    def restore(self, point: str) -> Restored:
+        """Remote: ``d1 time-travel restore`` (a name lookup, a bookmark for a time, the
+        restore: three requests). Retry-safe: restoring to one point twice is the same."""
+        what = f"{self.target.database} (time travel restore)"
+        if not self.engine.remote:
+            raise TargetError(
+                f"{self.target.database}: local D1 has no Time Travel to restore from"
+            )
+        argv = self.engine.restore_argv(self.target, point)
+        return restored(self._call(argv, True, D1_EDIT, what, (), requests=3))
 
     def close(self) -> None:
         """Nothing stays open between calls."""

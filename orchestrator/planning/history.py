@@ -42,3 +42,26 @@ def compare_history(database: Database, rows: Sequence[LedgerRow]) -> tuple[Hist
             status = FileStatus.OK if row.checksum == migration.checksum else FileStatus.CHANGED
         entries.append(HistoryEntry(row, migration.file if migration else None, status))
     return tuple(entries)
+
+
+@dataclass(frozen=True)
+class Release:
+    """One run's migrations, as the ledger recorded them: the rows that share its restore
+    point (the Time Travel bookmark taken before it, or the time it began writing),
+    newest first. ``label`` is ``R1`` for the newest release, ``R2`` for the one before."""
+
+    label: str
+    point: str
+    entries: tuple[HistoryEntry, ...]
+
+
+def releases(entries: Sequence[HistoryEntry]) -> tuple[Release, ...]:
+    """The releases among ``entries`` (newest first), numbered from the newest. Rows
+    without a restore point (applied locally, or by wrangler) belong to none."""
+    grouped: dict[str, list[HistoryEntry]] = {}
+    for entry in entries:
+        if entry.row.bookmark:
+            grouped.setdefault(entry.row.bookmark, []).append(entry)
+    return tuple(
+        Release(f"R{n}", point, tuple(rows)) for n, (point, rows) in enumerate(grouped.items(), 1)
+    )

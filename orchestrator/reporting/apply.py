@@ -124,6 +124,11 @@ def _print_restore_commands(console: Console, run: RunResult) -> None:
         console.print("To undo this release (Time Travel), per database:", style="bold")
     for r in undo:
         print_literal(console, f"  {r.restore_command}")
+    if undo:
+        console.print(
+            "or `orchestrate undo --db NAME --remote`, which checks the ledger afterwards.",
+            style="dim",
+        )
 
 
 def _where(result: Result) -> str:

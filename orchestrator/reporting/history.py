@@ -14,7 +14,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.planning.history import FileStatus, HistoryEntry
+from orchestrator.commandline import database_undo_command
+from orchestrator.model import Database
+from orchestrator.planning.history import FileStatus, HistoryEntry, releases
 from orchestrator.reporting.output import print_literal
 from orchestrator.runner.batches import restore_command
 from orchestrator.services import TargetHistory
@@ -56,21 +58,25 @@ def _entry_dict(history: TargetHistory, entry: HistoryEntry) -> dict[str, Any]:
 def render_history(console: Console, histories: Sequence[TargetHistory]) -> None:
     """One table per target, newest first; then, per release, the command that undoes it."""
     for history in histories:
-        releases = _releases(history.entries)
-        console.print(_table(history, releases))
+        found = releases(history.entries)
+        console.print(_table(history, {r.point: r.label for r in found}))
         if not history.entries:
             console.print("  no migrations recorded yet", style="dim")
-        if releases:
+        if found:
             console.print("Undo a release, and everything after it, with:", style="bold")
-        for bookmark, label in releases.items():
-            command = restore_command(history.database, bookmark)
-            print_literal(console, f"  {label}: {command}")
+        for release in found:
+            command = restore_command(history.database, release.point)
+            print_literal(console, f"  {release.label}: {command}")
+        if found and history.target == "remote":
+            older = " (add --release=R2 for an older one)" if len(found) > 1 else ""
+            console.print(f"or, checking the ledger afterwards{older}:", style="bold")
+            print_literal(console, f"  {undo_command(history.database)}")
 
 
-def _releases(entries: Sequence[HistoryEntry]) -> dict[str, str]:
-    """Rows applied by one run share its bookmark: number the runs, newest first."""
-    bookmarks = dict.fromkeys(e.row.bookmark for e in entries if e.row.bookmark)
-    return {b: f"R{n}" for n, b in enumerate(bookmarks, 1) if b}
+def undo_command(database: Database) -> str:
+    """``orchestrate undo --db NAME --remote`` for ``database`` (its env, if bound in one)."""
+    env = next((b.env for b in database.bindings if b.env), None)
+    return database_undo_command(database.name, env)
 
 
 def _table(history: TargetHistory, releases: dict[str, str]) -> Table:

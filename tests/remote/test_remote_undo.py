@@ -149,7 +149,7 @@ def test_undo_refuses_locally_and_a_bad_rollout_time(tmp_path: Path) -> None:
     )
     assert code == 2 and "--rollout 'yesterday' is not a rollout start time" in err
     code, _, err = cli("undo", "--root", str(root))
-    assert code == 2 and "undo takes a fleet" in err
+    assert code == 2 and "undo takes a database or a fleet" in err
 
 
 def test_a_rollout_with_failures_names_the_undo_command(
