@@ -117,6 +117,7 @@ def apply(
             wave=wave,
             max_failures=max_failures,
             dry_run=dry_run_,
+            engine=scope.engine,
         )
         raise typer.Exit(run_apply(fleet_run, fmt))
     if not all_ and not scope.db:

@@ -39,7 +39,9 @@ def status(
     """
     fmt = scope.format
     if fleet is not None:
-        fleet_run = fleet_request(scope.settings(), fleet, scope.remote, scope.persist_to, shard)
+        fleet_run = fleet_request(
+            scope.settings(), fleet, scope.remote, scope.persist_to, shard, engine=scope.engine
+        )
         raise typer.Exit(show_status(fleet_run, fmt))
     request = scope.request()
     board = make_dashboard(request)

@@ -43,10 +43,17 @@ def fleet_request(
     shard: str | None,
     **more: object,
 ) -> FleetRequest:
-    """The request of a fleet command (``--shard`` parsed, ``--jobs`` checked)."""
+    """The request of a fleet command (``--shard`` parsed, ``--jobs`` checked, and
+    ``engine``, ``--engine``, refused where it names wrangler)."""
     from orchestrator.fleets.planning import parse_shard
     from orchestrator.fleets.service import FleetRequest
 
+    if more.pop("engine", None) == "wrangler":
+        raise UsageError(
+            "--engine wrangler does not drive a fleet: a fleet talks to the D1 API directly "
+            "(one read and one write per member, which wrangler cannot batch)",
+            hint="drop --engine; set CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID",
+        )
     jobs = more.pop("jobs", None) or 8
     if not isinstance(jobs, int) or jobs < 1:
         raise UsageError("--jobs must be at least 1")

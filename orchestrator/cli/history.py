@@ -61,7 +61,9 @@ def _fleet_history(scope: Scope, fleet: str, shard: str | None) -> None:
     from orchestrator.reporting.undo import history_to_dict as fleet_history_to_dict
     from orchestrator.reporting.undo import render_history as render_fleet_history
 
-    request = fleet_request(scope.settings(), fleet, scope.remote, scope.persist_to, shard)
+    request = fleet_request(
+        scope.settings(), fleet, scope.remote, scope.persist_to, shard, engine=scope.engine
+    )
     with progress(console(stderr=True)) as watch:
         found = fleet_history(request, watch.hooks)
     if scope.format is Format.JSON:

@@ -23,7 +23,9 @@ def plan(scope: Scope, fleet: FleetOpt = None, shard: ShardOpt = None) -> None:
     """
     fmt, settings = scope.format, scope.settings()
     if fleet is not None:
-        fleet_run = fleet_request(settings, fleet, scope.remote, scope.persist_to, shard)
+        fleet_run = fleet_request(
+            settings, fleet, scope.remote, scope.persist_to, shard, engine=scope.engine
+        )
         raise typer.Exit(show_plan(fleet_run, fmt))
     result = make_plan(settings, scope.env, scope.db, scope.target(settings))
     if fmt is Format.JSON:

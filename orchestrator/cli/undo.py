@@ -134,7 +134,14 @@ def _undo_fleet(
     from orchestrator.fleets.undo import plan_undo, run_undo
 
     request = fleet_request(
-        scope.settings(), fleet, scope.remote, scope.persist_to, shard, jobs=jobs, dry_run=dry_run_
+        scope.settings(),
+        fleet,
+        scope.remote,
+        scope.persist_to,
+        shard,
+        jobs=jobs,
+        dry_run=dry_run_,
+        engine=scope.engine,
     )
     err = console(stderr=True)
     with progress(err, "restored") as watch:

@@ -55,6 +55,14 @@ def test_name_prefix_needs_the_api(tmp_path: Path) -> None:
     assert code == 2 and "name_prefix" in err and "--remote" in err
 
 
+@pytest.mark.parametrize("command", ["plan", "apply", "status", "history", "undo"])
+def test_a_fleet_refuses_the_wrangler_engine(tmp_path: Path, command: str) -> None:
+    # A fleet always talks to the API directly: --engine wrangler was silently ignored.
+    root = fleet_tree(tmp_path / "ws", members=MEMBERS)
+    code, _, err = cli(command, "--fleet", "tenants", "--engine", "wrangler", "--root", str(root))
+    assert code == 2 and "--engine wrangler does not drive a fleet" in err
+
+
 def test_unknown_fleet_is_a_usage_error(tmp_path: Path) -> None:
     root = fleet_tree(tmp_path, MEMBERS)
     code, _, err = cli("apply", "--fleet", "nope", "--root", str(root))
