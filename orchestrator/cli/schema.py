@@ -247,19 +247,23 @@ def seed(
             "--set", "-s", metavar="NAME", help="The seed set: seeds/NAME/ (dev, production …)."
         ),
     ] = None,
+    dry_run_: Annotated[
+        bool, typer.Option("--dry-run", help="List the seeds that would run; write nothing.")
+    ] = False,
 ) -> None:
     """Run the seeds/<set>/NNNN_*.sql files next to each migrations directory, in order,
     each once and atomically with its _seeds row, on fully migrated databases only.
     Without -e/--env, a config that binds D1 in \\[env.<set>] is seeded there.
 
-    Example: [bold]orchestrate seed --set dev[/]   ·   [bold]orchestrate seed --set production --remote --db io-db[/]
+    Example: [bold]orchestrate seed --set dev[/]   ·   [bold]orchestrate seed --set production --remote --db io-db --dry-run[/]
     """
     name, env = seed_names(seed_set, scope.env)
-    run = seed_databases(SeedRequest(replace(scope, env=env).request(), name, scope.yes))
+    request = SeedRequest(replace(scope, env=env).request(), name, scope.yes, dry_run_)
+    run = seed_databases(request)
     if scope.format is Format.JSON:
         write_json({"env": name, **run_to_dict(run)})
     else:
-        render_seed_summary(console(), run, name)
+        render_seed_summary(console(), run, name, dry_run=dry_run_)
     raise typer.Exit(0 if run else 1)
 
 

@@ -165,20 +165,23 @@ def render_types_check(check: TypesCheck) -> str:
     )
 
 
-def render_seed_summary(console: Console, run: RunResult, seed_env: str) -> None:
-    """One row per seeded database, then each failure as one whole line."""
+def render_seed_summary(
+    console: Console, run: RunResult, seed_env: str, *, dry_run: bool = False
+) -> None:
+    """One row per seeded database (``dry_run``: that would be), then each failure as one
+    whole line."""
     if not run.results:
         console.print(
             f"no seeds/{seed_env}/ files next to any migrations directory", style="yellow"
         )
         return
     table = Table(
-        title=f"seed {seed_env}: {run.target}",
+        title=f"seed {seed_env}: {run.target}" + (" (dry run: nothing written)" if dry_run else ""),
         title_justify="left",
         header_style="bold",
         pad_edge=False,
     )
-    for name in ("database", "status", "seeded"):
+    for name in ("database", "status", "would seed" if dry_run else "seeded"):
         table.add_column(name, overflow="fold")
     for result in run.results:
         files = ", ".join(a.file.rsplit("/", 1)[-1] for a in result.applied) or "-"

@@ -59,6 +59,7 @@ class SeedRequest:
     target: ApplyRequest
     seed_env: str
     yes: bool = False
+    dry_run: bool = False  # read only: say which seeds would run, run none
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ class SeedSet:
 def seed_databases(request: SeedRequest) -> RunResult:
     """Apply the pending seeds of every selected database that has some."""
     target = request.target
-    if target.remote and request.seed_env in GUARDED_ENVS and not request.yes:
+    guarded = request.seed_env in GUARDED_ENVS and not request.yes and not request.dry_run
+    if target.remote and guarded:
         raise UsageError(
             f"refusing to run {request.seed_env!r} seeds on a remote database",
             hint="they are test data; pass --yes if you really mean it",
@@ -86,7 +88,8 @@ def seed_databases(request: SeedRequest) -> RunResult:
         found = seed_set(target, database, request.seed_env)
         if found.seeds or found.problems:
             results.append(seed_database(engine, found, request, owner))
-    return RunResult("remote" if engine.remote else "local", tuple(results))
+    where = "remote" if engine.remote else "local"
+    return RunResult(where, tuple(results), dry_run=request.dry_run)
 
 
 def seed_workspace(request: ApplyRequest, seed_env: str) -> tuple[Workspace, tuple[Database, ...]]:
@@ -194,6 +197,8 @@ def _seed_target(
         refusal = _not_migrated(engine, target, found.database, request)
         if refusal is not None:
             return Result(name, RunStatus.FAILED, error=refusal, targets=label)
+        if request.dry_run:
+            return _planned(engine, target, found, request.seed_env)
         return _locked_run(engine, target, found, request, owner)
     except OrchestrateError as exc:
         return Result(
@@ -254,15 +259,11 @@ def _run_seeds(
     if gap is not None:
         return Result(name, RunStatus.FAILED, error=gap, targets=label)
     session.run(Batch((seeds_create_statement(),), "seeds ledger", retry_safe=True))
-    done = {row.filename: row for row in read_seeds(session, seed_env)}
-    changed = [
-        s for s in found.seeds if s.filename in done and done[s.filename].checksum != s.checksum
-    ]
-    if changed:
-        message = "changed after it was seeded; seeds run once: restore it, or add a new seed file"
-        return Result(name, RunStatus.FAILED, error=message, file=changed[0].file, targets=label)
+    pending, changed = _pending(session, found, seed_env)
+    if changed is not None:
+        return Result(name, RunStatus.FAILED, error=CHANGED, file=changed.file, targets=label)
     applied: list[AppliedMigration] = []
-    for seed in (s for s in found.seeds if s.filename not in done):
+    for seed in pending:
         try:
             applied.append(_run_seed(session, seed, seed_env))
         except OrchestrateError as exc:
@@ -272,6 +273,37 @@ def _run_seeds(
     return Result(
         name, RunStatus.OK if applied else RunStatus.UP_TO_DATE, tuple(applied), targets=label
     )
+
+
+CHANGED = "changed after it was seeded; seeds run once: restore it, or add a new seed file"
+
+
+def _pending(
+    session: Session, found: SeedSet, seed_env: str
+) -> tuple[list[Migration], Migration | None]:
+    """The seeds not yet run, in order, and the first one changed since it ran (if any)."""
+    done = {row.filename: row for row in read_seeds(session, seed_env)}
+    changed = next(
+        (s for s in found.seeds if s.filename in done and done[s.filename].checksum != s.checksum),
+        None,
+    )
+    return [s for s in found.seeds if s.filename not in done], changed
+
+
+def _planned(engine: Engine, target: Target, found: SeedSet, seed_env: str) -> Result:
+    """``--dry-run``: the seeds that would run (as ``applied``, each 0 ms), read only."""
+    name, label = found.database.name, (target.label,)
+    pending, changed = list(found.seeds), None
+    if engine.exists(target):  # a database that does not exist yet has run no seed
+        session = engine.open(target, read_only=True)
+        try:
+            pending, changed = _pending(session, found, seed_env)
+        finally:
+            session.close()
+    if changed is not None:
+        return Result(name, RunStatus.FAILED, error=CHANGED, file=changed.file, targets=label)
+    would = tuple(AppliedMigration(s.name, s.file, 0.0) for s in pending)
+    return Result(name, RunStatus.OK if would else RunStatus.UP_TO_DATE, would, targets=label)
 
 
 def seed_batch(seed: Migration, seed_env: str) -> Batch:

@@ -215,3 +215,43 @@ def test_seed_files_of_a_database_the_env_replaces_fail(tree: TreeWriter) -> Non
     assert code == 1, doc
     failed = next(d for d in doc["databases"] if d["name"] == "people-db")
     assert "seeds/staging/ files exist for people-db" in failed["error"]
+
+
+def test_a_dry_run_lists_the_seeds_that_would_run_and_writes_nothing(tree: TreeWriter) -> None:
+    root = two_sources(tree)
+    assert cli("apply", "--all", "--root", str(root))[0] == 0
+    assert cli("seed", "--set", "dev", "--root", str(root), "--db", "people-db")[0] == 0
+    (root / "a/seeds/dev/0004_di.sql").write_text("INSERT INTO people (name) VALUES ('di');\n")
+    before = state_path(root, "people-db").read_bytes()
+    code, doc = cli_json("seed", "--set", "dev", "--dry-run", "--root", str(root))
+    assert code == 0 and doc["dry_run"] is True
+    assert [a["file"] for a in doc["databases"][0]["applied"]] == ["a/seeds/dev/0004_di.sql"]
+    assert state_path(root, "people-db").read_bytes() == before  # nothing written, not even _seeds
+    code, out, _ = cli("seed", "--set", "dev", "--dry-run", "--root", str(root))
+    flat = " ".join(out.split())
+    assert code == 0 and "(dry run: nothing written)" in flat and "would seed" in flat
+    assert "0004_di.sql" in out and people(root) == ["ada", "bo", "cy"]
+
+
+def test_a_dry_run_before_the_first_seed_creates_no_seeds_ledger(tree: TreeWriter) -> None:
+    root = two_sources(tree)
+    assert cli("apply", "--all", "--root", str(root))[0] == 0
+    code, doc = cli_json("seed", "--set", "dev", "--dry-run", "--root", str(root))
+    assert code == 0 and len(doc["databases"][0]["applied"]) == 3
+    tables = query(state_path(root, "people-db"), "SELECT name FROM sqlite_master")
+    assert ("_seeds",) not in tables
+
+
+def test_a_remote_dev_dry_run_needs_no_yes(
+    tree: TreeWriter,
+    remote_env: D1ApiServer,  # noqa: F811
+) -> None:
+    root = two_sources(tree)
+    remote_env.create_database("people-db", DB_ID)
+    assert cli("apply", "--all", "--remote", "--root", str(root))[0] == 0
+    remote_env.clear_requests()
+    code, doc = cli_json("seed", "--set", "dev", "--remote", "--dry-run", "--root", str(root))
+    assert code == 0 and len(doc["databases"][0]["applied"]) == 3
+    assert remote_env.execute_local(DB_ID, "SELECT COUNT(*) FROM people") == [(0,)]
+    sent = [r.sql or "" for r in remote_env.requests if r.method == "POST"]
+    assert not any(s.lstrip().upper().startswith(("INSERT", "CREATE", "DELETE")) for s in sent)
