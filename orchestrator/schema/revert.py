@@ -144,7 +144,10 @@ def check_in_place(
 def _body(plan: RevertPlan) -> str:
     if plan.blocks:
         return render_blocks(plan.blocks)
-    return "-- Nothing to undo in the schema: this migration changed rows only (see Changes).\n"
+    if plan.not_undone:
+        return "-- Nothing to undo in the schema: this migration changed rows only (see Changes).\n"
+    # A recreation that kept the definition: rows and schema both end where they began.
+    return "-- Nothing to undo: after this migration the schema is what it was before it.\n"
 
 
 def _header(migration: Migration, number: int, plan: RevertPlan) -> Header:

@@ -25,6 +25,7 @@ from orchestrator.schema.ddl import Block, guarded, q, render_blocks
 from orchestrator.schema.recipe import recreation
 from orchestrator.schema.sqlnorm import normalize_sql
 from orchestrator.schema.target import describe_definition
+from orchestrator.sqltext import Kind
 
 
 @dataclass
@@ -336,6 +337,31 @@ def _text_residue(before: SchemaSnapshot, now: SchemaSnapshot) -> list[str]:
     return found
 
 
+_NAMES = (Kind.IDENT, Kind.QUOTED)
+
+
+def _backups(migration: ParsedMigration) -> dict[str, str]:
+    """``{backup: table}`` for each table the migration copies (``CREATE TABLE b AS SELECT
+    … FROM t``) and drops again: what `orchestrate recreate` saves before its DROP."""
+    return {
+        shape.name: shape.copy_from
+        for shape in migration.shapes
+        if shape.is_create() and shape.name in migration.transient and shape.copy_from
+    }
+
+
+def _restores(migration: ParsedMigration, index: int, backups: dict[str, str]) -> bool:
+    """True for a write that puts back rows (or keys) of a table from its own backup in the
+    same migration: the rows were there before, so there is nothing for a revert to undo."""
+    shape = migration.shapes[index]
+    if shape.verb in ("INSERT", "REPLACE"):
+        return bool(shape.copy_from) and backups.get(shape.copy_from or "") == shape.name
+    if shape.verb != "UPDATE":
+        return False
+    named = {t.name for t in migration.statements[index].tokens if t.kind in _NAMES}
+    return any(backups.get(name) == shape.name for name in named)
+
+
 def _data_notes(migration: ParsedMigration, created: set[str]) -> list[str]:
     """What the migration did to rows of tables that stay, which no schema revert undoes."""
     verbs = {
@@ -344,9 +370,12 @@ def _data_notes(migration: ParsedMigration, created: set[str]) -> list[str]:
         "DELETE": "rows it deleted from",
     }
     notes = []
+    backups = _backups(migration)
     for index, shape in enumerate(migration.shapes):
         written = shape.name if shape.verb in ("INSERT", "UPDATE", "DELETE") else None
         if index in migration.exempt or written in migration.transient | created:
+            continue
+        if _restores(migration, index, backups):
             continue
         verb = "INSERT" if shape.verb == "REPLACE" else shape.verb
         if verb in verbs and shape.name:

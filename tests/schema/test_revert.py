@@ -217,3 +217,47 @@ def test_a_file_that_feeds_two_databases_needs_db(tree: TreeWriter) -> None:
     assert code == 0 and 'DROP TABLE IF EXISTS "t"' in out
     code, _, err = cli("revert", "0042_nope", "--root", str(root))
     assert code == 2 and "no migration called '0042_nope'" in err
+
+
+RESTORED_FROM_BACKUP = """
+    CREATE TABLE IF NOT EXISTS posts_backup AS SELECT * FROM posts;
+    CREATE TABLE IF NOT EXISTS authors_backup AS SELECT rowid AS orchestrate_rowid, * FROM authors;
+    DELETE FROM posts;
+    INSERT OR IGNORE INTO posts (id, author_id, title, body) SELECT id, author_id, title, body FROM posts_backup;
+    UPDATE authors SET bio = (SELECT b.bio FROM authors_backup AS b WHERE b.id = authors.id);
+    CREATE TABLE IF NOT EXISTS scratch AS SELECT name FROM authors;
+    INSERT INTO log (what) SELECT name FROM scratch;
+    DROP TABLE IF EXISTS posts_backup;
+    DROP TABLE IF EXISTS authors_backup;
+    DROP TABLE IF EXISTS scratch;
+"""
+
+
+def test_rows_put_back_from_their_own_backup_are_no_row_change() -> None:
+    # What `orchestrate recreate` writes: back up, then restore the rows and keys the DROP
+    # took. A revert has nothing of that to undo; a move into another table it still names.
+    files = {"0001_base.sql": SYNTHETIC["0001_base.sql"], "0002_x.sql": RESTORED_FROM_BACKUP}
+    order = tuple(
+        Migration(n, name[5:-4], f"m/{name}", "m", ".", "sha256:x", text)
+        for n, (name, text) in enumerate(files.items(), 1)
+    )
+    notes = plan_revert_at(order, 1).not_undone
+    assert [n.split(" (line")[0] for n in notes] == [
+        "rows it deleted from posts",
+        "rows it inserted into log",
+    ]
+
+
+def test_revert_of_a_recreation_that_kept_the_definition_undoes_nothing(tree: TreeWriter) -> None:
+    root = tree(
+        {
+            "p/wrangler.toml": toml_binding("fam-db", DB_ID),
+            "p/migrations/0001_base.sql": SYNTHETIC["0001_base.sql"],
+        }
+    )
+    code, _, err = cli("recreate", "authors", "--db", "fam-db", "--write", "--root", str(root))
+    assert code == 0, err
+    code, out, _ = cli("revert", "0002_recreate_authors", "--db", "fam-db", "--root", str(root))
+    assert code == 0
+    assert "Not undone (row changes)" not in out
+    assert "-- Nothing to undo: after this migration the schema is what it was before it." in out
