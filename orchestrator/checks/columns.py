@@ -46,6 +46,7 @@ class ColumnDef:
     reference: Reference | None = None
     generated: str = ""
     checks: tuple[Tokens, ...] = ()
+    collation: str = ""  # COLLATE name, upper case ("" when none is written)
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ class _Constraints:
     reference: Reference | None = None
     generated: str = ""
     checks: list[Tokens] = field(default_factory=list)
+    collation: str = ""
 
 
 def _constraints(part: Tokens, index: int, column: ColumnDef) -> ColumnDef:
@@ -146,6 +148,7 @@ def _constraints(part: Tokens, index: int, column: ColumnDef) -> ColumnDef:
         reference=found.reference,
         generated=found.generated,
         checks=tuple(found.checks),
+        collation=found.collation,
     )
 
 
@@ -167,6 +170,9 @@ def _constraint(part: Tokens, index: int, name: str, found: _Constraints) -> int
     if token.is_word("REFERENCES"):
         found.reference, index = _reference(part, index, (name,), token.line)
         return index
+    if token.is_word("COLLATE") and index < len(part):
+        found.collation = part[index].name.upper()
+        return index + 1
     if token.is_word("AS") and index < len(part) and part[index].text == "(":
         found.generated = found.generated or "VIRTUAL"
         return group_end(part, index)

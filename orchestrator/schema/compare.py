@@ -13,6 +13,7 @@ hashable facts (``adopt`` intersects one target with every prefix of the plan).
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -136,29 +137,54 @@ def _compare_columns(expected: Table, actual: Table) -> Iterator[Difference]:
     for name in sorted(mine.keys() - theirs.keys()):
         column = mine[name]
         yield Difference(
-            "column", Change.MISSING, f"{table}.{column.name}", table, describe(column)
+            "column", Change.MISSING, f"{table}.{column.name}", table, column_text(expected, column)
         )
     for name in sorted(theirs.keys() - mine.keys()):
         column = theirs[name]
         yield Difference(
-            "column", Change.EXTRA, f"{table}.{column.name}", table, actual=describe(column)
+            "column",
+            Change.EXTRA,
+            f"{table}.{column.name}",
+            table,
+            actual=column_text(actual, column),
         )
     for name in sorted(mine.keys() & theirs.keys()):
-        left, right = describe(mine[name]), describe(theirs[name])
+        left, right = column_text(expected, mine[name]), column_text(actual, theirs[name])
         if left != right:
             yield Difference(
                 "column", Change.DIFFERENT, f"{table}.{mine[name].name}", table, left, right
             )
 
 
-def describe(column: Column) -> str:
-    """``TEXT NOT NULL DEFAULT 'free'``: the facts compared for a column, in canonical form."""
+def describe(column: Column, collation: str = "") -> str:
+    """``TEXT NOT NULL DEFAULT 'free' COLLATE NOCASE``: the facts compared for a column, in
+    canonical form (``collation``: its COLLATE, which PRAGMA table_xinfo does not report)."""
     parts = [normalize_type(column.type) or "(no type)"]
     parts += ["NOT NULL"] if column.not_null else []
     parts += [f"DEFAULT {normalize_expression(column.default)}"] if column.default else []
     parts += [f"PRIMARY KEY #{column.pk}"] if column.pk else []
     parts += ["GENERATED"] if column.hidden in (2, 3) else []
+    parts += [f"COLLATE {collation}"] if collation else []
     return " ".join(parts)
+
+
+def column_text(table: Table, column: Column) -> str:
+    """``describe`` of a column of ``table``, its collation read from the table's CREATE text."""
+    return describe(column, _collations(table.sql).get(column.name.lower(), ""))
+
+
+@functools.lru_cache(maxsize=4096)
+def _collations(sql: str) -> dict[str, str]:
+    """``{column: collation}`` of the columns a ``CREATE TABLE`` text gives a COLLATE other
+    than SQLite's default, BINARY (so ``COLLATE BINARY`` is the same as none). Read-only."""
+    definition = parse_table(statement_tokens(sql))
+    if definition is None:
+        return {}
+    return {
+        c.name.lower(): c.collation
+        for c in definition.columns
+        if c.collation and c.collation != "BINARY"
+    }
 
 
 def _keys(table: Table, snapshot: SchemaSnapshot) -> set[str]:
@@ -366,8 +392,8 @@ def _table_facts(table: Table, snapshot: SchemaSnapshot) -> set[Fact]:
     facts |= {
         Fact(
             "column",
-            (name, c.name.lower(), describe(c), c.hidden),
-            f"column {table.name}.{c.name} {_shown_column(c)}",
+            (name, c.name.lower(), column_text(table, c), c.hidden),
+            f"column {table.name}.{c.name} {_shown_column(table, c)}",
         )
         for c in table.columns
     }
@@ -402,12 +428,14 @@ def _table_facts(table: Table, snapshot: SchemaSnapshot) -> set[Fact]:
     return facts
 
 
-def _shown_column(column: Column) -> str:
+def _shown_column(table: Table, column: Column) -> str:
     kind = column.type.upper()
     details = [kind or "(no type)"]
     details += ["NOT NULL"] if column.not_null else []
     details += [f"DEFAULT {column.default}"] if column.default is not None else []
     details += ["PRIMARY KEY"] if column.pk else []
+    collation = _collations(table.sql).get(column.name.lower())
+    details += [f"COLLATE {collation}"] if collation else []
     return " ".join(details)
 
 

@@ -59,6 +59,17 @@ PAIRS = {
         ("CREATE TABLE t (a TEXT CHECK (a IN ('x')))",),
         False,
     ),
+    # PRAGMA table_xinfo does not report a column's COLLATE: it is read from the CREATE text.
+    "column collation": (
+        ("CREATE TABLE t (email TEXT NOT NULL COLLATE NOCASE UNIQUE)",),
+        ("CREATE TABLE t (email TEXT NOT NULL UNIQUE)",),
+        False,
+    ),
+    "collation spelling": (
+        ("CREATE TABLE t (email TEXT COLLATE nocase, b TEXT COLLATE BINARY)",),
+        ('CREATE TABLE t (email TEXT COLLATE "NOCASE", b TEXT)',),
+        True,
+    ),
 }
 
 

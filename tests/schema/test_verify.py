@@ -126,6 +126,35 @@ def test_changed_default_and_different_foreign_key(tree: TreeWriter) -> None:
     assert len(found) == 3
 
 
+def test_a_changed_collation_is_drift(tree: TreeWriter) -> None:
+    # email compared case-insensitively by hand in production: its UNIQUE index now
+    # refuses 'A@x' beside 'a@x'. PRAGMA table_xinfo does not show it; the CREATE text does.
+    root, path = applied_shop(tree)
+    execute(
+        path,
+        """
+        PRAGMA foreign_keys = OFF;
+        PRAGMA legacy_alter_table = ON;  -- orders keeps referring to customers
+        ALTER TABLE customers RENAME TO customers_old;
+        CREATE TABLE customers (id TEXT PRIMARY KEY, email TEXT NOT NULL COLLATE NOCASE,
+          tier TEXT NOT NULL DEFAULT 'free', created_at TEXT DEFAULT (datetime('now')));
+        DROP TABLE customers_old;
+        CREATE UNIQUE INDEX idx_customers_email ON customers(email);
+        """,
+    )
+    code, found = drift(root)
+    assert code == 1
+    [email] = found
+    assert (email["kind"], email["change"], email["name"]) == (
+        "column",
+        "different",
+        "customers.email",
+    )
+    assert (
+        email["expected"] == "TEXT NOT NULL" and email["actual"] == "TEXT NOT NULL COLLATE NOCASE"
+    )
+
+
 def test_cosmetic_differences_are_not_drift(tree: TreeWriter) -> None:
     root, path = applied_shop(tree)
     # Same table with other whitespace, quoting, case, column order in the text and no
