@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestrator.commandline import shell_command
+from orchestrator.discovery.naming import canonical_of
 from orchestrator.engines import Engine, Restored, Target
-from orchestrator.engines.ledger import read_history
+from orchestrator.engines.ledger import LockInfo, read_ledger
 from orchestrator.errors import OrchestrateError, UsageError
 from orchestrator.planning.history import HistoryEntry, Release, releases
 from orchestrator.runner.batches import ledger_names
@@ -51,6 +52,9 @@ class UndoOutcome:
     restored: Restored | None = None
     error: str | None = None
     still_listed: tuple[str, ...] = ()
+    # A live apply lock in the restored state: a bookmark taken after a lock wait holds
+    # that run's own lock row (it expires by itself; `unlock` clears it sooner).
+    lock: LockInfo | None = None
 
 
 def plan_database_undo(
@@ -115,13 +119,17 @@ def _restore(engine: Engine, undo: TargetUndo) -> UndoOutcome:
         except OrchestrateError as exc:
             return UndoOutcome(undo, False, error=exc.message)
         try:
-            rows = read_history(session, ledger_names(database, undo.ledger_table), ALL_ROWS)
+            state = read_ledger(session, ledger_names(database, undo.ledger_table))
         except OrchestrateError as exc:
             unread = f"restored, but the ledger could not be read again: {exc.message}"
             return UndoOutcome(undo, False, restored, unread)
     finally:
         session.close()
-    listed = {row.name for row in rows}
-    still = tuple(e.row.name for e in undo.undone if e.row.name in listed)
+    if state.problem is not None:
+        unread = f"restored, but the ledger could not be read again: {state.problem.message}"
+        return UndoOutcome(undo, False, restored, unread)
+    listed = {canonical_of(row.name) for row in state.rows}
+    still = tuple(e.row.name for e in undo.undone if canonical_of(e.row.name) in listed)
     error = f"restored, but the ledger still lists {', '.join(still)}" if still else None
-    return UndoOutcome(undo, not still, restored, error, still)
+    lock = state.lock if state.lock is not None and not state.lock.expired() else None
+    return UndoOutcome(undo, not still, restored, error, still, lock)

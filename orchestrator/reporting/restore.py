@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
+from orchestrator.commandline import shell_command
 from orchestrator.reporting.output import print_literal
 from orchestrator.restore import TargetUndo, UndoOutcome
 from orchestrator.runner.batches import restore_command
@@ -42,6 +44,7 @@ def _target_dict(undo: TargetUndo, outcome: UndoOutcome | None) -> dict[str, Any
         "bookmark": restored.bookmark if restored else None,
         "previous_bookmark": restored.previous_bookmark if restored else None,
         "undo_restore_command": _back_command(undo, outcome),
+        "lock_held_until": outcome.lock.expires_at if outcome and outcome.lock else None,
     }
 
 
@@ -89,12 +92,26 @@ def render_undone(out: Console, outcomes: Sequence[UndoOutcome]) -> None:
             out.print(Text.assemble(("failed ", "bold red"), (name, "bold"), f": {outcome.error}"))
             if outcome.restored is None:
                 out.print("Run the same command again: restoring twice to one point is harmless.")
+        if outcome.lock is not None:
+            lock = outcome.lock
+            until = time.strftime("%H:%M:%S UTC", time.gmtime(lock.expires_at))
+            out.print(
+                f"The restored state holds the apply lock its run took ({lock.host}, pid "
+                f"{lock.pid}) until {until}: it expires by itself, or clear it now with:",
+                style="yellow",
+            )
+            print_literal(out, f"  {unlock_command(undo.history.database.name)}")
         back = _back_command(undo, outcome)
         if back:
             out.print("To undo this restore:")
             print_literal(out, f"  {back}")
     if any(o.ok for o in outcomes):
         out.print("`orchestrate apply --remote` applies those migrations again when you are ready.")
+
+
+def unlock_command(database: str) -> str:
+    """``orchestrate unlock --db NAME --remote``."""
+    return shell_command("orchestrate", "unlock", "--db", database, "--remote")
 
 
 def _where(undo: TargetUndo) -> str:

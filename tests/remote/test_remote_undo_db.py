@@ -179,3 +179,34 @@ def test_history_and_apply_name_the_undo_command(
     time.sleep(1.1)
     code, out, _ = cli("apply", "--all", "--remote", "--root", str(two_releases))
     assert code == 0 and "or `orchestrate undo --db NAME --remote`, which checks the ledger" in out
+
+
+def test_a_lock_row_in_the_restored_state_is_named_with_the_unlock_command(
+    two_releases: Path, remote_env: D1ApiServer
+) -> None:
+    # A per-migration run that had to wait for another's lock takes its bookmark once it
+    # holds the lock, so that the bookmark never undoes the other run: the restored state
+    # then holds this run's own lock row (README, "Restoring after a lock wait").
+    remote_env.execute_local(
+        db_id(0),
+        "INSERT INTO _migrations_lock (id, owner, host, pid, acquired_at, expires_at) "
+        "VALUES (1, 'other-run', 'ci-runner-7', 4242, '2026-12-03 06:00:00', ?)",
+        (time.time() + 1.5,),
+    )
+    (two_releases / "packages/p0/migrations/0005_t5.sql").write_text(
+        "CREATE TABLE t5 (id INTEGER);\n"
+    )
+    time.sleep(1.1)
+    code, out, err = cli(
+        "apply", "--all", "--remote", "--batch", "per-migration", "--lock-timeout", "20",
+        "--root", str(two_releases),
+    )  # fmt: skip
+    assert code == 0, out + err
+    code, out, err = cli("undo", "--db", "db0", "--remote", "--root", str(two_releases))
+    flat = " ".join(out.split())
+    assert code == 0, out + err
+    assert "The restored state holds the apply lock its run took" in flat
+    assert "\n  orchestrate unlock --db db0 --remote\n" in out
+    code, _, _ = cli("unlock", "--db", "db0", "--remote", "--root", str(two_releases))
+    assert code == 0
+    assert remote_env.execute_local(db_id(0), "SELECT count(*) FROM _migrations_lock") == [(0,)]
