@@ -177,10 +177,12 @@ def deduplicate(findings: list[Finding]) -> list[Finding]:
             spans.setdefault((finding.rule, finding.file, finding.subjects), set()).update(
                 finding.lines
             )
-    seen: set[tuple[str, str | None, int | None, tuple[str, ...]]] = set()
+    seen: set[tuple[str, str | None, int | None, tuple[str, ...], tuple[int, ...]]] = set()
     result = []
     for finding in findings:
-        key = (finding.rule, finding.file, finding.line, finding.subjects)
+        # Two several-statement findings may start on one line (two tables' seeds): their
+        # lines tell them apart.
+        key = (finding.rule, finding.file, finding.line, finding.subjects, finding.lines)
         others = at_line[(finding.file, finding.line)]
         if key in seen or _covered(finding.rule, others) or _within(finding, spans):
             continue

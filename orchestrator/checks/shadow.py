@@ -239,8 +239,9 @@ _last_batch: tuple[ParsedMigration | None, str | None] = (None, None)
 def _batch_text(script: ParsedMigration) -> str | None:
     """The statements the shadow runs, as one script; None when it must go one by one."""
     global _last_batch
-    if _last_batch[0] is script:
-        return _last_batch[1]
+    last, text = _last_batch  # one read: another thread may replace it (verify's pool)
+    if last is script:
+        return text
     texts = [
         s.text
         for s, shape in zip(script.statements, script.shapes, strict=True)
@@ -302,16 +303,10 @@ def rerun_script(conn: sqlite3.Connection, script: ParsedMigration) -> Rerun:
     inserts = _insert_targets(script)
     counts = {table: count_rows(conn, table) for table in inserts}
     changes = conn.total_changes
-    failures = []
+    failures: list[Failure] = []
     if not _run_batch(conn, script, _RERUN):
         changes = conn.total_changes
-        conn.execute(f"SAVEPOINT {_RERUN}")
-        for index, (statement, shape) in enumerate(
-            zip(script.statements, script.shapes, strict=True)
-        ):
-            if runs_on_shadow(shape):
-                failure = execute(conn, script.file, index, statement)
-                failures.extend([failure] if failure else [])
+        failures = _rerun_one_by_one(conn, script)
     grew = []
     for table, index in inserts.items():
         # Whole-run counts: a recreation's restore re-inserts what its DROP removed.
@@ -329,6 +324,55 @@ def rerun_script(conn: sqlite3.Connection, script: ParsedMigration) -> Rerun:
     if conn.in_transaction:
         conn.execute(f"RELEASE {_RERUN}")
     return Rerun(tuple(failures), changed, tuple(grew))
+
+
+def _rerun_one_by_one(conn: sqlite3.Connection, script: ParsedMigration) -> list[Failure]:
+    """The second run statement by statement inside the ``_RERUN`` savepoint (left open):
+    every failure, each once.
+
+    A failure that ends the transaction (``OR ROLLBACK``, a trigger's ``RAISE(ROLLBACK)``)
+    has undone the run so far; the statements before it run again in a new savepoint (less
+    the ones that ended it), and the run goes on. So nothing ever runs outside the
+    savepoint, which is rolled back, and no row of the second run reaches the migrations
+    after it."""
+    failures: dict[int, Failure] = {}
+    ended: set[int] = set()
+    conn.execute(f"SAVEPOINT {_RERUN}")
+    for index, (statement, shape) in enumerate(zip(script.statements, script.shapes, strict=True)):
+        if not runs_on_shadow(shape):
+            continue
+        failure = execute(conn, script.file, index, statement)
+        if failure is not None:
+            failures.setdefault(index, failure)
+        if not conn.in_transaction:
+            ended.add(index)
+            _run_again(conn, script, index, ended, failures)
+    return [failures[i] for i in sorted(failures)]
+
+
+def _run_again(
+    conn: sqlite3.Connection,
+    script: ParsedMigration,
+    stop: int,
+    ended: set[int],
+    failures: dict[int, Failure],
+) -> None:
+    """Reopen the ``_RERUN`` savepoint and run the statements before ``stop`` again, but
+    those that ended the transaction (one that ends it now is left out too, and it starts
+    over: each pass leaves one more out, so this ends)."""
+    while True:
+        conn.execute(f"SAVEPOINT {_RERUN}")
+        for index in range(stop):
+            if index in ended or not runs_on_shadow(script.shapes[index]):
+                continue
+            failure = execute(conn, script.file, index, script.statements[index])
+            if failure is not None:
+                failures.setdefault(index, failure)
+            if not conn.in_transaction:
+                ended.add(index)
+                break
+        else:
+            return
 
 
 def _insert_targets(script: ParsedMigration) -> dict[str, int]:

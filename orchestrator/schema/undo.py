@@ -16,6 +16,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 
+from orchestrator.checks.columns import split_top
 from orchestrator.checks.parsed import ParsedMigration, parse_migration
 from orchestrator.checks.schema import Other, SchemaSnapshot, Table, snapshot_schema
 from orchestrator.checks.shadow import run_script
@@ -25,7 +26,7 @@ from orchestrator.schema.ddl import Block, guarded, q, render_blocks
 from orchestrator.schema.recipe import recreation
 from orchestrator.schema.sqlnorm import normalize_sql
 from orchestrator.schema.target import describe_definition
-from orchestrator.sqltext import Kind
+from orchestrator.sqltext import Kind, Token
 
 
 @dataclass
@@ -352,14 +353,62 @@ def _backups(migration: ParsedMigration) -> dict[str, str]:
 
 def _restores(migration: ParsedMigration, index: int, backups: dict[str, str]) -> bool:
     """True for a write that puts back rows (or keys) of a table from its own backup in the
-    same migration: the rows were there before, so there is nothing for a revert to undo."""
+    same migration, column for column, as `orchestrate recreate` writes it: the rows were
+    there before, so there is nothing for a revert to undo. A write that computes anything
+    from the backup (``upper(a)``, ``price * 2``) changes data and stays listed."""
     shape = migration.shapes[index]
+    tokens = migration.statements[index].tokens
     if shape.verb in ("INSERT", "REPLACE"):
-        return bool(shape.copy_from) and backups.get(shape.copy_from or "") == shape.name
-    if shape.verb != "UPDATE":
+        restoring = bool(shape.copy_from) and backups.get(shape.copy_from or "") == shape.name
+        return restoring and _plain_select_list(tokens)
+    if shape.verb != "UPDATE" or not any(backups.get(t.name) == shape.name for t in tokens):
         return False
-    named = {t.name for t in migration.statements[index].tokens if t.kind in _NAMES}
-    return any(backups.get(name) == shape.name for name in named)
+    return _copies_columns_back(tokens)
+
+
+def _plain_select_list(tokens: tuple[Token, ...]) -> bool:
+    """``… SELECT a, b."c", "d" FROM …``: the selected values are columns, nothing else."""
+    start = next((i for i, t in enumerate(tokens) if t.is_word("SELECT")), None)
+    if start is None:
+        return False
+    end = next((i for i in range(start + 1, len(tokens)) if tokens[i].is_word("FROM")), None)
+    chosen = tokens[start + 1 : end]
+    return bool(chosen) and all(t.kind in _NAMES or t.text in (",", ".") for t in chosen)
+
+
+def _copies_columns_back(tokens: tuple[Token, ...]) -> bool:
+    """``UPDATE t SET c = (SELECT b.c FROM backup AS b WHERE …), … [WHERE …]``: each column
+    set is the same column read back, and nothing else is set."""
+    start = next((i for i, t in enumerate(tokens) if t.is_word("SET")), None)
+    if start is None:
+        return False
+    body = tokens[start + 1 :]
+    depth, stop = 0, len(body)
+    for position, token in enumerate(body):
+        depth += (token.text == "(") - (token.text == ")") if token.kind is Kind.OP else 0
+        if depth == 0 and token.is_word("WHERE", "FROM", "RETURNING"):
+            stop = position
+            break
+    assignments = list(split_top(body[:stop]))
+    return bool(assignments) and all(_column_read_back(a) for a in assignments)
+
+
+def _column_read_back(assignment: tuple[Token, ...]) -> bool:
+    if len(assignment) < 6 or assignment[1].text != "=" or assignment[2].text != "(":
+        return False
+    if not assignment[3].is_word("SELECT"):
+        return False
+    rest = assignment[4:]
+    end = next((i for i, t in enumerate(rest) if t.is_word("FROM")), None)
+    if end is None:
+        return False
+    chosen = rest[:end]
+    read = (
+        chosen[-1]
+        if len(chosen) in (1, 3) and (len(chosen) == 1 or chosen[1].text == ".")
+        else None
+    )
+    return read is not None and read.kind in _NAMES and read.name == assignment[0].name
 
 
 def _data_notes(migration: ParsedMigration, created: set[str]) -> list[str]:

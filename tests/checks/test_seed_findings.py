@@ -137,6 +137,7 @@ STATEMENTS = [
     "INSERT INTO u (w) VALUES ('a');",
     "INSERT OR ABORT INTO u (w) VALUES ('b');",
     "INSERT OR FAIL INTO t (v) VALUES ('f');",
+    "INSERT OR ROLLBACK INTO t (v) VALUES ('r');",
     "INSERT INTO u DEFAULT VALUES;",
     "INSERT INTO c (id, p) VALUES (7, 1);",
     "INSERT INTO c (id, p) VALUES (8, 2);",
@@ -156,6 +157,8 @@ STATEMENTS = [
     "CREATE TRIGGER IF NOT EXISTS t_full BEFORE INSERT ON t WHEN (SELECT count(*) FROM t) > 2 "
     "BEGIN SELECT RAISE(ABORT, 't is full'); END;",
     "CREATE TRIGGER IF NOT EXISTS wipe AFTER INSERT ON log BEGIN DELETE FROM u; END;",
+    "CREATE TRIGGER IF NOT EXISTS once BEFORE INSERT ON u WHEN EXISTS (SELECT 1 FROM u "
+    "WHERE w = NEW.w) BEGIN SELECT RAISE(ROLLBACK, 'w twice'); END;",
     "PRAGMA foreign_keys=OFF;",
     "UPDATE u SET w = 'y';",
     "ALTER TABLE u ADD COLUMN z TEXT;",
@@ -163,12 +166,16 @@ STATEMENTS = [
 ]
 
 
+LATER = "CREATE UNIQUE INDEX IF NOT EXISTS later_w ON u(w);"
+
+
 @settings(max_examples=250, deadline=None)
 @given(st.lists(st.sampled_from(STATEMENTS), min_size=1, max_size=7))
 def test_skipping_the_known_second_run_changes_no_finding(body: list[str]) -> None:
     # Whatever the migration, check reports exactly what it reports when every migration
     # runs twice: the skipped runs could only have shown findings I003 already stands for.
-    migrations = parse_all([SETUP, "\n".join(body)])
+    # A later migration sees whatever the second run might have left behind.
+    migrations = parse_all([SETUP, "\n".join(body), LATER])
     unit = Unit("app-db", migrations)
     skipped = analyze_unit(unit, measure=True).findings
     with pytest.MonkeyPatch.context() as patch:
@@ -180,3 +187,13 @@ def test_skipping_the_known_second_run_changes_no_finding(body: list[str]) -> No
 def _final(findings: tuple[Finding, ...], unit: Unit) -> tuple[Finding, ...]:
     suppressions = [s for m in unit.migrations for s in m.suppressions]
     return finish(findings, suppressions, LintConfig(), True)
+
+
+def test_a_second_run_a_rollback_ends_leaves_nothing_behind() -> None:
+    # OR ROLLBACK ends the whole transaction: the statements after it once ran outside any
+    # savepoint, so the second run's row in u stayed, and the next migration's UNIQUE
+    # index failed on the shadow (a false L004). Each statement now runs again inside one.
+    body = "INSERT INTO u (w) SELECT 'x';\nINSERT OR ROLLBACK INTO t (v) VALUES ('a');\nINSERT INTO u (w) SELECT 'y';"
+    found = run_rules([KEYED + "\n" + LOG, M(body, header=False), M(LATER, header=False)])
+    assert "L004" not in codes(found)
+    assert sorted(f.line for f in found if f.rule == "I003") == [1, 2]  # u grows; t fails

@@ -225,6 +225,8 @@ RESTORED_FROM_BACKUP = """
     DELETE FROM posts;
     INSERT OR IGNORE INTO posts (id, author_id, title, body) SELECT id, author_id, title, body FROM posts_backup;
     UPDATE authors SET bio = (SELECT b.bio FROM authors_backup AS b WHERE b.id = authors.id);
+    UPDATE authors SET name = (SELECT upper(b.name) FROM authors_backup AS b WHERE b.id = authors.id);
+    INSERT INTO posts (title) SELECT upper(title) FROM posts_backup;
     CREATE TABLE IF NOT EXISTS scratch AS SELECT name FROM authors;
     INSERT INTO log (what) SELECT name FROM scratch;
     DROP TABLE IF EXISTS posts_backup;
@@ -235,7 +237,8 @@ RESTORED_FROM_BACKUP = """
 
 def test_rows_put_back_from_their_own_backup_are_no_row_change() -> None:
     # What `orchestrate recreate` writes: back up, then restore the rows and keys the DROP
-    # took. A revert has nothing of that to undo; a move into another table it still names.
+    # took, column for column. A revert has nothing of that to undo; a move into another
+    # table, or a value computed from the backup, it still names.
     files = {"0001_base.sql": SYNTHETIC["0001_base.sql"], "0002_x.sql": RESTORED_FROM_BACKUP}
     order = tuple(
         Migration(n, name[5:-4], f"m/{name}", "m", ".", "sha256:x", text)
@@ -244,6 +247,8 @@ def test_rows_put_back_from_their_own_backup_are_no_row_change() -> None:
     notes = plan_revert_at(order, 1).not_undone
     assert [n.split(" (line")[0] for n in notes] == [
         "rows it deleted from posts",
+        "its updates to authors",  # upper(name): computed, not put back
+        "rows it inserted into posts",  # upper(title), likewise
         "rows it inserted into log",
     ]
 
