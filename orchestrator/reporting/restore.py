@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from orchestrator.commandline import shell_command
+from orchestrator.model import Database
 from orchestrator.reporting.output import print_literal
 from orchestrator.restore import TargetUndo, UndoOutcome
 from orchestrator.runner.batches import restore_command
@@ -100,7 +101,7 @@ def render_undone(out: Console, outcomes: Sequence[UndoOutcome]) -> None:
                 f"{lock.pid}) until {until}: it expires by itself, or clear it now with:",
                 style="yellow",
             )
-            print_literal(out, f"  {unlock_command(undo.history.database.name)}")
+            print_literal(out, f"  {unlock_command(undo.history.database)}")
         back = _back_command(undo, outcome)
         if back:
             out.print("To undo this restore:")
@@ -109,9 +110,11 @@ def render_undone(out: Console, outcomes: Sequence[UndoOutcome]) -> None:
         out.print("`orchestrate apply --remote` applies those migrations again when you are ready.")
 
 
-def unlock_command(database: str) -> str:
-    """``orchestrate unlock --db NAME --remote``."""
-    return shell_command("orchestrate", "unlock", "--db", database, "--remote")
+def unlock_command(database: Database) -> str:
+    """``orchestrate unlock --db NAME --remote`` (``--env`` where it is bound in one)."""
+    env = next((b.env for b in database.bindings if b.env), None)
+    words = ("orchestrate", "unlock", "--db", database.name, "--remote")
+    return shell_command(*words, *(("--env", env) if env else ()))
 
 
 def _where(undo: TargetUndo) -> str:
