@@ -35,11 +35,26 @@ def fleet_undo_command(
 def database_undo_command(database: str, env: str | None = None) -> str:
     """``orchestrate undo --db NAME --remote`` (the last release; ``--env`` where the
     database is bound in a wrangler environment)."""
-    words = ["orchestrate", "undo", "--db", database, "--remote"]
+    return _database_command("undo", database, env)
+
+
+def unlock_command(database: str, env: str | None = None) -> str:
+    """``orchestrate unlock --db NAME --remote`` (``--env`` as for ``database_undo_command``)."""
+    return _database_command("unlock", database, env)
+
+
+def _database_command(command: str, database: str, env: str | None) -> str:
+    words = ["orchestrate", command, "--db", database, "--remote"]
     return shell_command(*words, *(("--env", env) if env else ()))
 
 
-def restore_flag(point: str) -> str:
-    """``--timestamp=…`` for an RFC 3339 time (a one-write run's start), else ``--bookmark=…``."""
+def restore_point_kind(point: str) -> str:
+    """``timestamp`` for an RFC 3339 time (a one-write run's start), else ``bookmark``: the
+    name of the parameter, and of wrangler's flag, that restores to ``point``."""
     is_time = len(point) >= 19 and point[4] == "-" and point[10] == "T"
-    return f"--timestamp={point}" if is_time else f"--bookmark={point}"
+    return "timestamp" if is_time else "bookmark"
+
+
+def restore_flag(point: str) -> str:
+    """``--timestamp=…`` or ``--bookmark=…`` (``restore_point_kind``)."""
+    return f"--{restore_point_kind(point)}={point}"

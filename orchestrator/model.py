@@ -141,6 +141,12 @@ class Database:
         """Migration directories that feed this database, sorted."""
         return tuple(sorted({b.migrations_dir for b in self.bindings}))
 
+    @property
+    def env(self) -> str | None:
+        """The wrangler environment (``[env.NAME]``) its bindings come from, if any: the
+        ``--env`` a printed command for it needs."""
+        return next((b.env for b in self.bindings if b.env), None)
+
 
 @dataclass(frozen=True)
 class Workspace:

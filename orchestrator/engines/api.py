@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from orchestrator.commandline import restore_flag
+from orchestrator.commandline import restore_point_kind
 from orchestrator.engines import Batch, BatchResult, Restored, Target
 from orchestrator.engines.d1http import D1_EDIT, D1_READ, D1Http, credentials_from
 from orchestrator.engines.remote import (
@@ -142,11 +142,10 @@ class ApiSession:
     def restore(self, point: str) -> Restored:
         """``POST …/time_travel/restore?bookmark=|timestamp=``: D1 puts the database back to
         ``point``. Retry-safe: restoring to one point twice leaves the same state."""
-        flag, _, value = restore_flag(point).removeprefix("--").partition("=")
         path = self.http.database_path(self.target.locator, "time_travel", "restore")
         result = self.http.call(
             "POST",
-            f"{path}?{urlencode({flag: value})}",
+            f"{path}?{urlencode({restore_point_kind(point): point})}",
             None,
             retry_safe=True,
             permission=D1_EDIT,

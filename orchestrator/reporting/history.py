@@ -15,7 +15,6 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator.commandline import database_undo_command
-from orchestrator.model import Database
 from orchestrator.planning.history import FileStatus, HistoryEntry, releases
 from orchestrator.reporting.output import print_literal
 from orchestrator.runner.batches import restore_command
@@ -70,13 +69,8 @@ def render_history(console: Console, histories: Sequence[TargetHistory]) -> None
         if found and history.target == "remote":
             older = " (add --release=R2 for an older one)" if len(found) > 1 else ""
             console.print(f"or, checking the ledger afterwards{older}:", style="bold")
-            print_literal(console, f"  {undo_command(history.database)}")
-
-
-def undo_command(database: Database) -> str:
-    """``orchestrate undo --db NAME --remote`` for ``database`` (its env, if bound in one)."""
-    env = next((b.env for b in database.bindings if b.env), None)
-    return database_undo_command(database.name, env)
+            command = database_undo_command(history.database.name, history.database.env)
+            print_literal(console, f"  {command}")
 
 
 def _table(history: TargetHistory, releases: dict[str, str]) -> Table:

@@ -9,8 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from orchestrator.commandline import shell_command
-from orchestrator.model import Database
+from orchestrator.commandline import unlock_command
 from orchestrator.reporting.output import print_literal
 from orchestrator.restore import TargetUndo, UndoOutcome
 from orchestrator.runner.batches import restore_command
@@ -101,20 +100,14 @@ def render_undone(out: Console, outcomes: Sequence[UndoOutcome]) -> None:
                 f"{lock.pid}) until {until}: it expires by itself, or clear it now with:",
                 style="yellow",
             )
-            print_literal(out, f"  {unlock_command(undo.history.database)}")
+            database = undo.history.database
+            print_literal(out, f"  {unlock_command(database.name, database.env)}")
         back = _back_command(undo, outcome)
         if back:
             out.print("To undo this restore:")
             print_literal(out, f"  {back}")
     if any(o.ok for o in outcomes):
         out.print("`orchestrate apply --remote` applies those migrations again when you are ready.")
-
-
-def unlock_command(database: Database) -> str:
-    """``orchestrate unlock --db NAME --remote`` (``--env`` where it is bound in one)."""
-    env = next((b.env for b in database.bindings if b.env), None)
-    words = ("orchestrate", "unlock", "--db", database.name, "--remote")
-    return shell_command(*words, *(("--env", env) if env else ()))
 
 
 def _where(undo: TargetUndo) -> str:

@@ -218,6 +218,5 @@ def planned_batches(
 def restore_command(database: Database, bookmark: str) -> str:
     """The exact wrangler command that puts ``database`` back to ``bookmark`` (a Time
     Travel bookmark, or the RFC 3339 time a one-write run began: ``--timestamp``)."""
-    env = next((("--env", b.env) for b in database.bindings if b.env), ())
     words = ("wrangler", "d1", "time-travel", "restore", database.name, restore_flag(bookmark))
-    return shell_command(*words, *env)
+    return shell_command(*words, *(("--env", database.env) if database.env else ()))
