@@ -334,45 +334,40 @@ def _rerun_one_by_one(conn: sqlite3.Connection, script: ParsedMigration) -> list
     has undone the run so far; the statements before it run again in a new savepoint (less
     the ones that ended it), and the run goes on. So nothing ever runs outside the
     savepoint, which is rolled back, and no row of the second run reaches the migrations
-    after it."""
+    after it. Each restart leaves one more statement out, so this ends."""
     failures: dict[int, Failure] = {}
     ended: set[int] = set()
+    size = len(script.statements)
+    start = 0
     conn.execute(f"SAVEPOINT {_RERUN}")
-    for index, (statement, shape) in enumerate(zip(script.statements, script.shapes, strict=True)):
-        if not runs_on_shadow(shape):
-            continue
-        failure = execute(conn, script.file, index, statement)
-        if failure is not None:
-            failures.setdefault(index, failure)
-        if not conn.in_transaction:
-            ended.add(index)
-            _run_again(conn, script, index, ended, failures)
+    while (stop := _run_each(conn, script, range(start, size), ended, failures)) is not None:
+        again: int | None = stop
+        while again is not None:  # put back the statements before it, in a new savepoint
+            ended.add(again)
+            conn.execute(f"SAVEPOINT {_RERUN}")
+            again = _run_each(conn, script, range(stop), ended, failures)
+        start = stop + 1
     return [failures[i] for i in sorted(failures)]
 
 
-def _run_again(
+def _run_each(
     conn: sqlite3.Connection,
     script: ParsedMigration,
-    stop: int,
+    indexes: range,
     ended: set[int],
     failures: dict[int, Failure],
-) -> None:
-    """Reopen the ``_RERUN`` savepoint and run the statements before ``stop`` again, but
-    those that ended the transaction (one that ends it now is left out too, and it starts
-    over: each pass leaves one more out, so this ends)."""
-    while True:
-        conn.execute(f"SAVEPOINT {_RERUN}")
-        for index in range(stop):
-            if index in ended or not runs_on_shadow(script.shapes[index]):
-                continue
-            failure = execute(conn, script.file, index, script.statements[index])
-            if failure is not None:
-                failures.setdefault(index, failure)
-            if not conn.in_transaction:
-                ended.add(index)
-                break
-        else:
-            return
+) -> int | None:
+    """Run the statements at ``indexes`` (but those in ``ended``), keeping each one's first
+    failure; the index of one that ended the transaction (the run stops there), else None."""
+    for index in indexes:
+        if index in ended or not runs_on_shadow(script.shapes[index]):
+            continue
+        failure = execute(conn, script.file, index, script.statements[index])
+        if failure is not None:
+            failures.setdefault(index, failure)
+        if not conn.in_transaction:
+            return index
+    return None
 
 
 def _insert_targets(script: ParsedMigration) -> dict[str, int]:
