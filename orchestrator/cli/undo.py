@@ -3,6 +3,7 @@ a fleet rollout (``--fleet NAME --remote``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -111,21 +112,32 @@ def _undo_database(scope: Scope, release: str, dry_run: bool) -> None:
         else:
             render_plan(console(), plan, dry_run=True)
         return
-    if not scope.yes and interactive():
+    if _asks(scope):
         render_plan(console(stderr=True), plan, dry_run=False)
-        question = (
+        _confirm_or_stop(
             f"Restore {scope.one_db} (Time Travel)? Everything written to it since, by any "
             "client, is lost. Continue?"
         )
-        if not typer.confirm(question, default=False, err=True):
-            typer.echo("Nothing restored.", err=True)
-            raise typer.Exit(0)
     outcomes = run_database_undo(engine, plan)
     if scope.format is Format.JSON:
         write_json(undone_to_dict(plan, outcomes, dry_run=False))
     else:
         render_undone(console(), outcomes)
     raise typer.Exit(0 if all(o.ok for o in outcomes) else 1)
+
+
+def _asks(scope: Scope) -> bool:
+    """On a terminal, undo asks before it restores (``-y`` skips the question)."""
+    return not scope.yes and interactive()
+
+
+def _confirm_or_stop(question: str, on_stop: Callable[[], None] | None = None) -> None:
+    """Ask ``question`` (default no); on no, say nothing was restored and exit 0."""
+    if not typer.confirm(question, default=False, err=True):
+        if on_stop is not None:
+            on_stop()
+        typer.echo("Nothing restored.", err=True)
+        raise typer.Exit(0)
 
 
 def _undo_fleet(
@@ -146,16 +158,13 @@ def _undo_fleet(
     err = console(stderr=True)
     with progress(err, "restored") as watch:
         plan = plan_undo(request, rollout, watch.hooks)
-        if plan.touched and not dry_run_ and not scope.yes and interactive():
+        if plan.touched and not dry_run_ and _asks(scope):
             question = (
                 f"About to restore {len(plan.touched):,} member(s) of fleet {fleet!r} to "
                 f"{plan.timestamp} (Time Travel). Everything written to them since, by any "
                 "client, is lost. Continue?"
             )
-            if not typer.confirm(question, default=False, err=True):
-                plan.close()
-                typer.echo("Nothing restored.", err=True)
-                raise typer.Exit(0)
+            _confirm_or_stop(question, on_stop=plan.close)
         report = run_undo(plan, watch.hooks, watch.ended)
     _show(report, scope.format)
     raise typer.Exit(0 if report else 1)
