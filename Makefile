@@ -27,6 +27,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	# Bytecode for our own package, as pip writes it for an installed one: the machine sets
+	# PYTHONDONTWRITEBYTECODE, so an editable install would compile every module at each start.
+	$(PY) -m compileall -q orchestrator
 	touch $@
 
 # One npm prefix per pinned package and version: .tools/<name>-<version>/node_modules/...

@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from orchestrator.cli.commands import app
-from tests.conftest import TreeWriter, toml_binding
+from tests.conftest import TreeWriter, toml_binding, write_tree
 
 ID = "11111111-1111-1111-1111-111111111111"
 runner = CliRunner()
@@ -181,3 +181,24 @@ def test_plan_loads_neither_the_checks_nor_the_fleet_machinery(monorepo: Path) -
     loaded = ast.literal_eval(out.rsplit("LOADED", 1)[1].strip())
     heavy = {"orchestrator.checks", "orchestrator.fleets.service", "orchestrator.fleets.model"}
     assert not heavy & set(loaded) and "httpx" not in loaded
+
+
+def test_plan_text_folds_a_long_applied_run_into_one_row(tmp_path: Path) -> None:
+    """Applied runs of more than 3 are one row; pending, changed and short runs stay rows."""
+    files: dict[str, str | bytes] = {"p/wrangler.toml": toml_binding("fold-db", ID)}
+    for n in range(1, 9):
+        files[f"p/migrations/{n:04d}_m{n}.sql"] = f"CREATE TABLE t{n} (id INTEGER);\n"
+    root = write_tree(tmp_path / "mono", files)
+    assert run("apply", "--db", "fold-db", "--root", str(root), "--to", "7")[0] == 0
+    (root / "p/migrations/0006_m6.sql").write_text("CREATE TABLE t6 (id INTEGER, x TEXT);\n")
+    code, out, _ = run("plan", "--root", str(root))
+    assert code == 1  # the changed file is an error
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
+    assert rows[0] == ["0001-0005", "0001_m1.sql", "…", "0005_m5.sql", "p", "5", "applied"]
+    assert rows[1:] == [
+        ["0006", "0006_m6.sql", "p", "changed"],
+        ["0007", "0007_m7.sql", "p", "applied"],
+        ["0008", "0008_m8.sql", "p", "pending"],
+    ]
+    doc = json.loads(run("plan", "--root", str(root), "--format", "json")[1])
+    assert len(doc["databases"][0]["migrations"]) == 8  # JSON still lists every one

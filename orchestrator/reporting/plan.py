@@ -8,7 +8,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.model import Database, DatabasePlan, Plan, Problem, Severity, Status, Step
+from orchestrator.model import (
+    Database,
+    DatabasePlan,
+    Migration,
+    Plan,
+    Problem,
+    Severity,
+    Status,
+    Step,
+)
 
 STATUS_STYLE = {Status.APPLIED: "green", Status.PENDING: "yellow", Status.CHANGED: "bold red"}
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -142,14 +151,50 @@ def _steps_table(db: DatabasePlan) -> Table:
     table.add_column("file", overflow="fold")
     table.add_column("package", style="dim", overflow="fold")
     table.add_column("status", no_wrap=True)
-    for step in db.steps:
-        m = step.migration
-        status = Text(step.status.value, STATUS_STYLE[step.status])
-        if step.out_of_order:
-            status.append(" out of order", "bold yellow")
-        number = f"{m.number:04d}" if m.numbered else "----"
-        table.add_row(f"  {number}", m.wrangler_name, m.package, status)
+    for run in _runs(db.steps):
+        if len(run) > COLLAPSE_APPLIED:
+            first, last = run[0].migration, run[-1].migration
+            packages = sorted({s.migration.package for s in run})
+            table.add_row(
+                f"  {_number(first)}-{_number(last)}",
+                f"{first.wrangler_name} … {last.wrangler_name}",
+                packages[0] if len(packages) == 1 else f"{len(packages)} packages",
+                Text(f"{len(run)} applied", STATUS_STYLE[Status.APPLIED]),
+            )
+            continue
+        for step in run:
+            m = step.migration
+            status = Text(step.status.value, STATUS_STYLE[step.status])
+            if step.out_of_order:
+                status.append(" out of order", "bold yellow")
+            table.add_row(f"  {_number(m)}", m.wrangler_name, m.package, status)
     return table
+
+
+# Longer runs of applied migrations are one row in the text plan (JSON lists each one):
+# a plan is read for what is pending, and 10,000 rows took rich 5 s to lay out.
+COLLAPSE_APPLIED = 3
+
+
+def _runs(steps: tuple[Step, ...]) -> list[list[Step]]:
+    """``steps`` cut into runs: each plain applied run together, every other step alone."""
+    runs: list[list[Step]] = []
+    for step in steps:
+        plain = step.status is Status.APPLIED and not step.out_of_order
+        if (
+            plain
+            and runs
+            and runs[-1][-1].status is Status.APPLIED
+            and not runs[-1][-1].out_of_order
+        ):
+            runs[-1].append(step)
+        else:
+            runs.append([step])
+    return runs
+
+
+def _number(migration: Migration) -> str:
+    return f"{migration.number:04d}" if migration.numbered else "----"
 
 
 def _render_problems(console: Console, problems: tuple[Problem, ...], heading: str | None) -> None:

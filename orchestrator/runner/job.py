@@ -277,6 +277,21 @@ def _locked_message(holder: LockInfo | None, waited: float) -> str:
     )
 
 
+@dataclass
+class _Lease:
+    """Our lock's expiry as last committed. A migration's batch renews it only once less
+    than half of ``ttl`` is left: a write of the lock row in every migration's commit
+    cost 6% of a local apply of 10,000 migrations, and the ledger guard, not the lock,
+    keeps a migration from running twice."""
+
+    ttl: float
+    expires: float
+
+    def due(self, now: float) -> float | None:
+        """The new expiry to write with the next migration, or None while enough is left."""
+        return now + self.ttl if self.expires - now < self.ttl / 2 else None
+
+
 @dataclass(frozen=True)
 class _Steps:
     """One target's pending migrations, applied in plan order under the lock."""
@@ -286,6 +301,12 @@ class _Steps:
     target: Target
     state: LedgerState
     bookmark: str | None
+    lease: _Lease = field(init=False)
+
+    def __post_init__(self) -> None:
+        held = self.state.lock
+        expires = held.expires_at if held is not None and held.owner == self.job.owner.id else 0.0
+        object.__setattr__(self, "lease", _Lease(self.job.options.lock_ttl, expires))
 
     def result(
         self,
@@ -411,9 +432,10 @@ class _Steps:
         when the migration itself failed.
         """
         job, names, migration = self.job, self.job.names, step.migration
-        expires = time.time() + job.options.lock_ttl
+        renewal = self.lease.due(time.time())
+        owner = job.owner.id if renewal is not None else None
         batch = migration_batch(
-            job.database, step, names, self.state, job.owner.id, expires, self.bookmark
+            job.database, step, names, self.state, owner, renewal or 0.0, self.bookmark
         )
         for attempt in range(1, UNKNOWN_OUTCOME_ATTEMPTS + 1):
             try:
@@ -433,6 +455,8 @@ class _Steps:
                 if attempt == UNKNOWN_OUTCOME_ATTEMPTS:
                     raise
                 continue
+            if renewal is not None:
+                self.lease.expires = renewal
             return AppliedMigration(migration.name, migration.file, result.duration_ms)
         raise AssertionError("unreachable")
 
