@@ -115,14 +115,19 @@ def compare_table(
     if expected.virtual or actual.virtual:
         yield from _compare_text("table", expected.name, expected.name, expected.sql, actual.sql)
         return
-    yield from _compare_columns(expected, actual)
+    # Columns, checks and options follow from the CREATE text and PRAGMA's columns alone:
+    # where both are the same (nearly always), they cannot differ, and parsing is the cost.
+    same_text = expected.sql == actual.sql and expected.columns == actual.columns
+    if not same_text:
+        yield from _compare_columns(expected, actual)
     yield from _compare_sets(
         "foreign key", expected.name, _keys(expected, left), _keys(actual, right)
     )
-    yield from _compare_sets("check", expected.name, table_checks(expected), table_checks(actual))
-    yield from _compare_sets(
-        "table option", expected.name, table_options(expected), table_options(actual)
-    )
+    if not same_text:
+        checks = table_checks(expected), table_checks(actual)
+        yield from _compare_sets("check", expected.name, *checks)
+        options = table_options(expected), table_options(actual)
+        yield from _compare_sets("table option", expected.name, *options)
     yield from _compare_sets(
         "constraint", expected.name, _constraints(expected), _constraints(actual)
     )
@@ -209,25 +214,35 @@ def describe_key(key: ForeignKey, snapshot: SchemaSnapshot) -> str:
 
 def table_checks(table: Table) -> set[str]:
     """CHECK expressions of a table (column and table constraints), canonical."""
-    parsed = parse_table(statement_tokens(table.sql))
+    return set(_checks_of(table.sql))
+
+
+@functools.lru_cache(maxsize=4096)
+def _checks_of(sql: str) -> frozenset[str]:
+    parsed = parse_table(statement_tokens(sql))
     if parsed is None:
-        return set()
+        return frozenset()
     found = {f"CHECK ({strip_parens(normalize_tokens(c))})" for c in parsed.checks}
     for column in parsed.columns:
         found |= {
             f"{column.name}: CHECK ({strip_parens(normalize_tokens(c))})" for c in column.checks
         }
-    return found
+    return frozenset(found)
 
 
 def table_options(table: Table) -> set[str]:
     """``WITHOUT ROWID``, ``STRICT`` and ``AUTOINCREMENT``, as far as the table uses them."""
-    words = normalize_sql(table.sql).split()
+    return set(_options_of(table.sql))
+
+
+@functools.lru_cache(maxsize=4096)
+def _options_of(sql: str) -> frozenset[str]:
+    words = normalize_sql(sql).split()
     options = {"AUTOINCREMENT"} if "autoincrement" in words else set()
     tail = words[_closing(words) + 1 :]
     options |= {"WITHOUT ROWID"} if "without" in tail else set()
     options |= {"STRICT"} if "strict" in tail else set()
-    return options
+    return frozenset(options)
 
 
 def _closing(words: list[str]) -> int:
@@ -262,6 +277,7 @@ def _created_indexes(table: Table) -> dict[str, _Entry]:
     return {i.name.lower(): _index_entry(i) for i in table.indexes if i.origin == "c"}
 
 
+@functools.lru_cache(maxsize=4096)
 def _index_entry(index: Index) -> _Entry:
     words = normalize_sql(index.sql).split()
     key = " ".join(words[words.index("on") :] if "on" in words else words)
