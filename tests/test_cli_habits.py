@@ -178,3 +178,13 @@ def test_ci_detection_follows_ci_info(monkeypatch: pytest.MonkeyPatch) -> None:
     assert in_ci()
     monkeypatch.setenv("CI", "false")
     assert not in_ci()
+
+
+def test_command_summaries_read_as_one_sentence() -> None:
+    """rich markup mode keeps a docstring's line breaks; the list joins the first paragraph."""
+    text = _help()
+    rows = {m.group(1): m.group(2).strip() for m in re.finditer(r"^│ (\w+) +(.*?)│$", text, re.M)}
+    assert rows["plan"].startswith(
+        "Show each database's migrations in apply order, with their status on the target"
+    )
+    assert "Example:" not in text  # the first paragraph only

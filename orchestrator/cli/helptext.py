@@ -2,11 +2,13 @@
 
 typer shows each option's Python type (``<bool>``, ``<list[str]>``, ``[x>=1]``) and reads
 help text as rich markup (``[env.NAME]`` would vanish). :func:`tidy_command` fixes both
-in one place, for every command, whatever its options are.
+in one place, for every command, whatever its options are, and joins the lines of each
+command's summary (rich markup mode keeps a docstring's line breaks).
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from rich.markup import escape
@@ -36,10 +38,19 @@ def tidy_command(command: Any, ctx: Any) -> Any:
         return command
     if command.name in PANELS and not getattr(command, "rich_help_panel", None):
         command.rich_help_panel = PANELS[command.name]
+    if command.help:
+        command.help = one_line_summary(command.help)
     for param in command.get_params(ctx):
         tidy_param(param)
     command._orchestrate_tidy = True
     return command
+
+
+def one_line_summary(text: str) -> str:
+    """``text`` with its first paragraph on one line: rich markup mode keeps a docstring's
+    line breaks, which cut the command list's summaries mid-sentence."""
+    first, sep, rest = inspect.cleandoc(text).partition("\n\n")
+    return " ".join(first.split("\n")) + sep + rest
 
 
 def tidy_param(param: Any) -> None:
