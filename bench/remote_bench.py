@@ -7,9 +7,9 @@ Measured in the same run:
 1. orchestrate (API engine, in-process, one job per database, the default
    ``--batch database``), median of 3 runs on fresh databases, against the
    critical path: the largest, over databases, of (requests sent x 50 ms). On a
-   fresh database that is 2 ledger reads (the read finds no ledger, a probe
-   confirms it) + 1 guarded write carrying all 20 migrations and their ledger
-   rows = 3 requests: no bookmark (the undo restores by the run's start time),
+   fresh database that is 1 ledger read (apply's read creates the missing ledgers
+   in the same request) + 1 guarded write carrying all 20 migrations and their
+   ledger rows = 2 requests: no bookmark (the undo restores by the run's start time),
    no lock or unlock (the write's compare-and-swap guards it). The count is
    taken from the server's request log.
    Targets (DESIGN.md): requests per database <= migrations + 2, and wall
@@ -52,7 +52,7 @@ MIGRATIONS = 20
 LATENCY = 0.05
 TOKEN = "bench-token"
 ACCOUNT = "bench-account"
-PROTOCOL = 2 + 1  # reads (fresh database), one write
+PROTOCOL = 1 + 1  # the read that creates the ledgers, one write
 # Stand-in processes sharing its port and files. D1 runs each database apart; one Python
 # process ran the five 20-table writes one after the other (~6.5 ms each, the GIL).
 WORKERS = 2
@@ -174,8 +174,8 @@ def main() -> None:
     critical = needed * LATENCY
     wall = statistics.median(walls)
     print(
-        f"requests per database: {dict(sorted(counts.items()))} (expected {PROTOCOL} = 2 ledger "
-        f"reads on a fresh database + 1 write of {MIGRATIONS} migrations); runs: "
+        f"requests per database: {dict(sorted(counts.items()))} (expected {PROTOCOL} = 1 ledger "
+        f"read that creates the ledgers + 1 write of {MIGRATIONS} migrations); runs: "
         + ", ".join(f"{w:.3f} s" for w in walls)
         + f"; the client's start-up (HTTP client, TLS context), not in the wall: "
         f"{statistics.median(startups):.3f} s; the stand-in runs in {WORKERS} processes of its "

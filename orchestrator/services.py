@@ -59,13 +59,18 @@ class Survey:
 
 
 def read_states(
-    engine: Engine, databases: tuple[Database, ...], ledger_table: str, jobs: int = 8
+    engine: Engine,
+    databases: tuple[Database, ...],
+    ledger_table: str,
+    jobs: int = 8,
+    create: bool = False,
 ) -> dict[str, LedgerState]:
-    """Read every database's ledgers in parallel, without writing anything."""
+    """Read every database's ledgers in parallel; nothing is written unless ``create``
+    (see ``read_database_state``)."""
 
     def read(database: Database) -> LedgerState:
         try:
-            return read_database_state(engine, database, ledger_table)
+            return read_database_state(engine, database, ledger_table, create)
         except AuthError:
             raise  # the same credentials fail everywhere: stop at once
         except OrchestrateError as exc:
@@ -83,18 +88,23 @@ def read_states(
         return dict(zip([d.key for d in databases], pool.map(read, databases), strict=True))
 
 
-def read_database_state(engine: Engine, database: Database, ledger_table: str) -> LedgerState:
-    """One database's ledgers on every target of ``engine`` (read-only)."""
+def read_database_state(
+    engine: Engine, database: Database, ledger_table: str, create: bool = False
+) -> LedgerState:
+    """One database's ledgers on every target of ``engine``: read-only, unless ``create``
+    on a remote engine, where the read also creates the ledgers that are missing (one
+    request instead of two or three on a database orchestrate has not applied yet)."""
     names = ledger_names(database, ledger_table)
+    create = create and engine.remote
     states = []
     targets = engine.targets(database)
     for target in targets:
         if not engine.exists(target):
             states.append(EMPTY_STATE)
             continue
-        session = engine.open(target, read_only=True)
+        session = engine.open(target, read_only=not create)
         try:
-            states.append(read_ledger(session, names))
+            states.append(read_ledger(session, names, create=create))
         finally:
             session.close()
     if len(states) < 2:
@@ -124,15 +134,24 @@ def survey(
     names: tuple[str, ...] = (),
     engine: Engine | None = None,
     need_databases: bool = False,
+    create_ledgers: bool = False,
 ) -> Survey:
-    """Discover, read the target's ledgers (when an engine is given) and plan."""
+    """Discover, read the target's ledgers (when an engine is given) and plan.
+
+    ``create_ledgers``: a remote read also creates missing ledgers (``apply`` only)."""
     workspace = load_workspace(settings, env, names)
     if need_databases:
         require_databases(workspace)
     if engine is not None and engine.remote:
         workspace = replace(workspace, databases=resolve_databases(engine, workspace.databases))
     states = (
-        read_states(engine, workspace.databases, settings.ledger_table, settings.concurrency)
+        read_states(
+            engine,
+            workspace.databases,
+            settings.ledger_table,
+            settings.concurrency,
+            create=create_ledgers,
+        )
         if engine
         else {}
     )
@@ -234,7 +253,12 @@ def apply_databases(
     """Plan against the target, then apply every selected database (``engine``: one
     already made, e.g. by a benchmark that times the client's start-up apart)."""
     engine = engine or request.make_engine()
-    found = survey(request.settings, request.env, request.names, engine, need_databases=True)
+    # A one-write apply creates the ledgers in its read (per-migration keeps its read
+    # before the bookmark it takes ahead of any write).
+    create = request.batch == "database"
+    found = survey(
+        request.settings, request.env, request.names, engine, True, create_ledgers=create
+    )
     outside = pending_outside(request, found.plan, engine) if request.names else {}
     # The plan's read is the one read a one-write apply needs (its write is guarded by it).
     read = tuple((key, state) for key, state in found.states.items() if state.problem is None)

@@ -390,8 +390,18 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def read_ledger(session: Session, names: LedgerNames) -> LedgerState:
-    """Read a target's ledgers without writing; one request when they all exist."""
+def read_ledger(session: Session, names: LedgerNames, *, create: bool = False) -> LedgerState:
+    """Read a target's ledgers; one request when they all exist.
+
+    Without ``create`` nothing is written, and a ledger that does not exist yet costs a
+    probe. With ``create`` (an apply, which makes the ledgers anyway, as wrangler's
+    ``migrations apply`` makes its own first) the read creates the missing ones in the
+    same request, so a fresh database or one only wrangler has applied costs one read too.
+    """
+    if create:
+        setup = create_statements(names)
+        batch = Batch(tuple(setup + read_statements(names)), "read", retry_safe=True)
+        return parse_state(names, session.run(batch), len(setup))
     try:
         return parse_state(
             names, session.run(Batch(tuple(read_statements(names)), "read", retry_safe=True)), 0
