@@ -21,14 +21,18 @@ export ORCHESTRATE_TEST_WRANGLER_OLDEST := $(CURDIR)/$(WRANGLER_OLDEST)
 # The npm prefixes and their package.json files are kept, never removed as intermediates.
 .SECONDARY:
 
-setup: $(VENV)/.installed $(WRANGLER) $(WRANGLER_OLDEST)
+setup: $(VENV)/.installed $(VENV)/.bytecode $(WRANGLER) $(WRANGLER_OLDEST)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
-	# Bytecode for our own package, as pip writes it for an installed one: the machine sets
-	# PYTHONDONTWRITEBYTECODE, so an editable install would compile every module at each start.
+	touch $@
+
+# Bytecode for our own package, as pip writes it for an installed one: where the machine sets
+# PYTHONDONTWRITEBYTECODE, an editable install would compile every module at each start.
+# Made again whenever a module changes.
+$(VENV)/.bytecode: $(VENV)/.installed $(shell find orchestrator -name '*.py')
 	$(PY) -m compileall -q orchestrator
 	touch $@
 
@@ -111,3 +115,4 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .tools .demo .pytest_cache .mypy_cache .ruff_cache
+	find orchestrator tests bench -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -20,9 +20,20 @@ def _terminated(signum: int, frame: object) -> None:
     os._exit(EXIT_TERMINATED)
 
 
+def _tolerate_narrow_encodings() -> None:
+    """On a stdout or stderr that cannot encode a character (``PYTHONIOENCODING=ascii``,
+    a latin-1 terminal), print it as ``\\u2026`` rather than fail the command; a JSON
+    document stays valid, as that is its own escape."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main() -> None:
     """Import the CLI under quiet signal handling, then run it (it installs its own)."""
     signal.signal(signal.SIGTERM, _terminated)
+    _tolerate_narrow_encodings()
     try:
         from orchestrator.cli import main as run_cli  # imported late: the point of this module
 

@@ -188,3 +188,34 @@ def test_command_summaries_read_as_one_sentence() -> None:
         "Show each database's migrations in apply order, with their status on the target"
     )
     assert "Example:" not in text  # the first paragraph only
+    ci = _help("ci")
+    rows = {m.group(1): m.group(2).strip() for m in re.finditer(r"^│ (\w+) +(.*?)│$", ci, re.M)}
+    assert rows["comment"].startswith(
+        "Write the plan per database and the check findings (errors first) to the job's step summary"
+    )
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_a_narrow_output_encoding_escapes_what_it_cannot_print(
+    tree: TreeWriter, encoding: str
+) -> None:
+    """``…`` in a folded plan row and ``✓`` in verify used to end the command with exit 70."""
+    files: dict[str, str | bytes] = {"p/wrangler.toml": toml_binding("enc-db", "e" * 8)}
+    for n in range(1, 6):
+        files[f"p/migrations/{n:04d}_m{n}.sql"] = f"CREATE TABLE t{n} (id INTEGER);\n"
+    root = tree(files)
+    env = {**os.environ, "PYTHONIOENCODING": encoding, "NO_COLOR": "1"}
+
+    def orchestrate(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [ORCHESTRATE, *args, "--root", str(root)]
+        return subprocess.run(
+            argv, capture_output=True, encoding=encoding, env=env, timeout=60, check=False
+        )
+
+    assert orchestrate("apply", "--all").returncode == 0
+    plan, verify = orchestrate("plan"), orchestrate("verify")
+    assert (plan.returncode, verify.returncode) == (0, 0), plan.stderr + verify.stderr
+    assert "0001_m1.sql \\u2026 0005_m5.sql" in plan.stdout
+    assert "\\u2713 enc-db" in verify.stdout
+    doc = json.loads(orchestrate("plan", "--format", "json").stdout)
+    assert doc["databases"][0]["name"] == "enc-db"

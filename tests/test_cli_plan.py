@@ -202,3 +202,19 @@ def test_plan_text_folds_a_long_applied_run_into_one_row(tmp_path: Path) -> None
     ]
     doc = json.loads(run("plan", "--root", str(root), "--format", "json")[1])
     assert len(doc["databases"][0]["migrations"]) == 8  # JSON still lists every one
+
+
+def test_plan_text_folds_numbered_and_unnumbered_runs_apart(tmp_path: Path) -> None:
+    files: dict[str, str | bytes] = {"p/wrangler.toml": toml_binding("fold-db", ID)}
+    for n in range(1, 5):
+        files[f"p/migrations/{n:04d}_m{n}.sql"] = f"CREATE TABLE t{n} (id INTEGER);\n"
+    for name in ("seed_a", "seed_b", "seed_c", "seed_d"):
+        files[f"p/migrations/{name}.sql"] = f"CREATE TABLE {name} (id INTEGER);\n"
+    root = write_tree(tmp_path / "mono", files)
+    assert run("apply", "--db", "fold-db", "--root", str(root))[0] == 0
+    out = run("plan", "--root", str(root))[1]
+    rows = [line.split() for line in out.splitlines() if line.strip()[:4] in ("0001", "----")]
+    assert rows == [
+        ["0001-0004", "0001_m1.sql", "…", "0004_m4.sql", "p", "4", "applied"],
+        ["----", "seed_a.sql", "…", "seed_d.sql", "p", "4", "applied"],
+    ]

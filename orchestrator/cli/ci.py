@@ -8,11 +8,13 @@ from typing import Annotated
 import typer
 
 from orchestrator.cli import app, boundary
+from orchestrator.cli.guards import GuardedGroup
 from orchestrator.cli.options import DB, TARGET, WORKSPACE, Scope, shared
 from orchestrator.errors import UsageError
 
 ci_app = typer.Typer(
     name="ci",
+    cls=GuardedGroup,  # the same help habits and flag checks as the top level
     help="CI helpers: the pull-request comment (used by the GitHub Action, action.yml).",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},

@@ -155,8 +155,9 @@ def _steps_table(db: DatabasePlan) -> Table:
         if len(run) > COLLAPSE_APPLIED:
             first, last = run[0].migration, run[-1].migration
             packages = sorted({s.migration.package for s in run})
+            span = f"{_number(first)}-{_number(last)}" if first.numbered else _number(first)
             table.add_row(
-                f"  {_number(first)}-{_number(last)}",
+                f"  {span}",
                 f"{first.wrangler_name} … {last.wrangler_name}",
                 packages[0] if len(packages) == 1 else f"{len(packages)} packages",
                 Text(f"{len(run)} applied", STATUS_STYLE[Status.APPLIED]),
@@ -177,20 +178,24 @@ COLLAPSE_APPLIED = 3
 
 
 def _runs(steps: tuple[Step, ...]) -> list[list[Step]]:
-    """``steps`` cut into runs: each plain applied run together, every other step alone."""
+    """``steps`` cut into runs: each plain applied run together (numbered files apart from
+    unnumbered ones), every other step alone."""
     runs: list[list[Step]] = []
     for step in steps:
-        plain = step.status is Status.APPLIED and not step.out_of_order
         if (
-            plain
-            and runs
-            and runs[-1][-1].status is Status.APPLIED
-            and not runs[-1][-1].out_of_order
+            runs
+            and _plain(step)
+            and _plain(runs[-1][-1])
+            and (step.migration.numbered == runs[-1][-1].migration.numbered)
         ):
             runs[-1].append(step)
         else:
             runs.append([step])
     return runs
+
+
+def _plain(step: Step) -> bool:
+    return step.status is Status.APPLIED and not step.out_of_order
 
 
 def _number(migration: Migration) -> str:
