@@ -105,6 +105,7 @@ class LedgerState:
     problem: Problem | None = None  # why the ledger could not be read, if it could not
     # Each copy's own state (label, state), when several copies were merged into this one.
     copies: tuple[tuple[str, LedgerState], ...] = ()
+    own_table: bool = False  # orchestrate's ledger table exists (it may still be empty)
 
     @property
     def rows(self) -> tuple[LedgerRow, ...]:
@@ -297,7 +298,9 @@ def parse_state(
     own = tuple(_own_row(r, names.table) for r in contents.get(names.table, ()))
     lock_rows = contents.get(names.lock_table, ())
     lock = _lock_info(lock_rows[0], names.lock_table) if lock_rows else None
-    return LedgerState(own, wrangler, foreign, lock, exists=bool(columns))
+    return LedgerState(
+        own, wrangler, foreign, lock, exists=bool(columns), own_table=names.table in columns
+    )
 
 
 def _refuse_foreign_ledger(names: LedgerNames, columns: dict[str, set[str]]) -> None:
@@ -430,7 +433,9 @@ def merge_states(states: Sequence[LedgerState]) -> LedgerState:
     }
     foreign = tuple(sorted({t for s in states for t in s.foreign}))
     lock = next((s.lock for s in states if s.lock is not None), None)
-    return LedgerState(own, wrangler, foreign, lock, exists=any(s.exists for s in states))
+    own_table = all(s.own_table for s in states)
+    exists = any(s.exists for s in states)
+    return LedgerState(own, wrangler, foreign, lock, exists=exists, own_table=own_table)
 
 
 def timing_statements(names: LedgerNames, timings: Sequence[tuple[str, float]]) -> list[Sql]:

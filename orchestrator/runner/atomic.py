@@ -85,9 +85,10 @@ class AtomicApply:
             self.session.run(sync)
             state = synced(state, missing_wrangler_rows(job.database, plan, state))
         if not chosen:
-            if not state.own and not self.applied:
+            if not state.own_table and not self.applied:
                 # Nothing to write, and no ledger of ours yet (wrangler applied it all):
-                # create it, as wrangler creates its own on apply.
+                # create it, as wrangler creates its own on apply (apply's read has
+                # usually made it already).
                 create = Batch(
                     tuple(create_statements(job.names)), "create ledger", retry_safe=True
                 )

@@ -8,9 +8,11 @@ fresh or wrangler has applied some of it; read-only commands still create nothin
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import orchestrator.runner.atomic as atomic
 from orchestrator.engines.ledger import WRANGLER_DDL
 from orchestrator.services import ApplyRequest, apply_databases, survey
 from orchestrator.settings import Settings
@@ -75,3 +77,55 @@ def test_read_only_commands_and_per_migration_reads_create_nothing(
     assert apply(root, batch="per-migration") == ["0001_t1", "0002_t2", "0003_t3"]
     first = remote_env.requests[0].sql or ""
     assert first.startswith("SELECT m.name AS tbl")
+
+
+def test_a_database_wrangler_applied_completely_costs_the_read_alone(
+    remote_env: D1ApiServer, tmp_path: Path
+) -> None:
+    """The read made orchestrate's (empty) ledger: no second request to create it."""
+    root = small_tree(tmp_path / "mono")
+    serve_tree(remote_env, 1)
+    remote_env.execute_local(db_id(0), WRANGLER_DDL.format(table='"d1_migrations"'))
+    for m in (1, 2, 3):
+        remote_env.execute_local(db_id(0), f"CREATE TABLE t{m} (id INTEGER PRIMARY KEY, note TEXT)")
+        remote_env.execute_local(
+            db_id(0), f"INSERT INTO d1_migrations (name) VALUES ('000{m}_t{m}.sql')"
+        )
+    assert apply(root) == []
+    assert len(remote_env.requests) == 1
+    assert remote_env.execute_local(db_id(0), LEDGERS) == [
+        ("d1_migrations",),
+        ("_migrations",),
+        ("_migrations_lock",),
+    ]
+
+
+def test_wrangler_applying_between_the_creating_read_and_the_write_runs_nothing_twice(
+    remote_env: D1ApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read found the ledgers empty (it had just made them); wrangler then records 0001:
+    the write's compare-and-swap fails it whole, the re-read settles it, the rest goes on."""
+    root = small_tree(tmp_path / "mono")
+    serve_tree(remote_env, 1)
+    original = atomic.database_writes
+    fired: list[bool] = []
+
+    def wrangler_first(*args: Any, **kwargs: Any) -> Any:
+        if not fired:
+            fired.append(True)
+            remote_env.execute_local(
+                db_id(0), "CREATE TABLE t1 (id INTEGER PRIMARY KEY, note TEXT)"
+            )
+            remote_env.execute_local(
+                db_id(0), "INSERT INTO d1_migrations (name) VALUES ('0001_t1.sql')"
+            )
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(atomic, "database_writes", wrangler_first)
+    run = apply_databases(ApplyRequest(Settings(root=root), remote=True))
+    [result] = run.results
+    assert fired and run
+    assert [a.name for a in result.applied] == ["0002_t2", "0003_t3"]
+    assert result.elsewhere == ("0001_t1",)
+    names = remote_env.execute_local(db_id(0), "SELECT name FROM d1_migrations ORDER BY id")
+    assert [n for (n,) in names] == ["0001_t1.sql", "0002_t2.sql", "0003_t3.sql"]
