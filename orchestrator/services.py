@@ -257,7 +257,12 @@ def apply_databases(
     # before the bookmark it takes ahead of any write).
     create = request.batch == "database"
     found = survey(
-        request.settings, request.env, request.names, engine, True, create_ledgers=create
+        request.settings,
+        request.env,
+        request.names,
+        engine,
+        need_databases=True,
+        create_ledgers=create,
     )
     outside = pending_outside(request, found.plan, engine) if request.names else {}
     # The plan's read is the one read a one-write apply needs (its write is guarded by it).

@@ -140,13 +140,19 @@ def test_env_section_databases_are_used_when_configs_have_them(tree: TreeWriter)
     assert code == 0 and doc["databases"][0]["name"] == "people-staging"
 
 
+def remotely_migrated(tree: TreeWriter, server: D1ApiServer) -> Path:
+    """``two_sources`` applied to its database on the D1 API stand-in (not Cloudflare)."""
+    root = two_sources(tree)
+    server.create_database("people-db", DB_ID)
+    assert cli("apply", "--all", "--remote", "--root", str(root))[0] == 0
+    return root
+
+
 def test_remote_dev_seeds_need_yes(
     tree: TreeWriter,
     remote_env: D1ApiServer,  # noqa: F811
 ) -> None:
-    root = two_sources(tree)
-    remote_env.create_database("people-db", DB_ID)
-    assert cli("apply", "--all", "--remote", "--root", str(root))[0] == 0
+    root = remotely_migrated(tree, remote_env)
     code, _, err = cli("seed", "--env", "dev", "--remote", "--root", str(root))
     assert code == 2 and "refusing to run 'dev' seeds on a remote database" in err
     assert remote_env.execute_local(DB_ID, "SELECT COUNT(*) FROM people") == [(0,)]
@@ -246,9 +252,7 @@ def test_a_remote_dev_dry_run_needs_no_yes(
     tree: TreeWriter,
     remote_env: D1ApiServer,  # noqa: F811
 ) -> None:
-    root = two_sources(tree)
-    remote_env.create_database("people-db", DB_ID)
-    assert cli("apply", "--all", "--remote", "--root", str(root))[0] == 0
+    root = remotely_migrated(tree, remote_env)
     remote_env.clear_requests()
     code, doc = cli_json("seed", "--set", "dev", "--remote", "--dry-run", "--root", str(root))
     assert code == 0 and len(doc["databases"][0]["applied"]) == 3
